@@ -1,0 +1,939 @@
+/**
+ * The whole platform configuration: one zod schema, per-environment defaults in one place,
+ * parsed once from Pulumi stack config (`octollm:*` keys), frozen and passed down.
+ *
+ * A stack file (`Pulumi.<stack>.yaml`) only overrides: its `octollm:<key>` values are deep-merged
+ * over the defaults of `octollm:environment`. Objects merge key by key, lists replace, except
+ * `octollm:arms`, which merges by arm name (an entry with a new name adds an arm).
+ */
+import { z } from "zod";
+import { compareQuantities, isQuantity, parseQuantity, compare } from "./k8s/quantity";
+import { PRODUCTION_DEFAULTS, STAGING_OVERRIDES, DEV_OVERRIDES, newArmDefaults } from "./defaults";
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------------
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const dnsLabel = z
+  .string()
+  .regex(
+    DNS_LABEL,
+    "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
+  );
+
+const quantity = (what: string) =>
+  z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v))
+    .refine(isQuantity, {
+      message: `must be a Kubernetes ${what} quantity, e.g. 500m, 2, 512Mi, 1.5Gi`,
+    });
+export const cpu = quantity("CPU");
+export const memory = quantity("memory");
+export const storage = quantity("storage");
+
+export const port = z.number().int().min(1).max(65535);
+const positiveInt = z.number().int().min(1);
+const nonNegativeInt = z.number().int().min(0);
+const percent = z.number().int().min(1).max(100);
+const seconds = z.number().int().min(0);
+
+/** An image reference split into parts, so that policies and upgrades reason about the tag. */
+export const image = z.strictObject({
+  repository: z
+    .string()
+    .regex(
+      /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?$/,
+      "must be an image repository like docker.io/library/redis",
+    )
+    .refine((r) => !r.includes("@") && !/:[^/]*$/.test(r.replace(/^[^/]+\//, "")), {
+      message: "must not carry a tag or digest: put the tag in `tag` and the digest in `digest`",
+    })
+    .describe("registry and repository, without tag, e.g. docker.io/library/redis"),
+  tag: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "must be an image tag like v1.0.0")
+    .refine((t) => t !== "latest", {
+      message: "must be a pinned version: `latest` changes under a running cluster",
+    })
+    .describe("pinned image tag; `latest` is rejected"),
+  digest: z
+    .string()
+    .regex(/^sha256:[a-f0-9]{64}$/, "must be sha256:<64 hex digits>")
+    .optional()
+    .describe("optional sha256 digest; when set the image is pulled by digest"),
+});
+export type ImageConfig = z.infer<typeof image>;
+
+export function imageRef(i: ImageConfig): string {
+  return i.digest ? `${i.repository}:${i.tag}@${i.digest}` : `${i.repository}:${i.tag}`;
+}
+
+const computeResources = z.strictObject({ cpu, memory });
+export const resources = z
+  .strictObject({
+    requests: computeResources.describe("what the scheduler reserves"),
+    limits: computeResources.describe("the ceiling; must be at least the request"),
+  })
+  .superRefine((r, ctx) => {
+    for (const kind of ["cpu", "memory"] as const) {
+      if (!isQuantity(r.requests[kind]) || !isQuantity(r.limits[kind])) continue;
+      if (compareQuantities(r.limits[kind], r.requests[kind]) < 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["limits", kind],
+          message: `limit ${r.limits[kind]} is below the request ${r.requests[kind]}: a limit must be at least the request`,
+        });
+      }
+    }
+  });
+export type Resources = z.infer<typeof resources>;
+
+const scalingPolicy = z.strictObject({
+  type: z.enum(["Percent", "Pods"]),
+  value: positiveInt,
+  periodSeconds: z.number().int().min(1).max(1800),
+});
+const scalingRules = z.strictObject({
+  stabilizationWindowSeconds: z.number().int().min(0).max(3600),
+  selectPolicy: z.enum(["Max", "Min", "Disabled"]),
+  policies: z.array(scalingPolicy).min(1),
+});
+
+export const hpa = z
+  .strictObject({
+    enabled: z.boolean().describe("create a HorizontalPodAutoscaler (autoscaling/v2)"),
+    minReplicas: positiveInt,
+    maxReplicas: positiveInt,
+    targetCpuUtilization: percent.describe("average CPU utilisation target, % of the request"),
+    targetMemoryUtilization: percent
+      .optional()
+      .describe("average memory utilisation target, % of the request"),
+    behavior: z.strictObject({ scaleUp: scalingRules, scaleDown: scalingRules }),
+  })
+  .superRefine((h, ctx) => {
+    if (h.minReplicas > h.maxReplicas) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["minReplicas"],
+        message: `minReplicas ${h.minReplicas} is above maxReplicas ${h.maxReplicas}: must be ≤ maxReplicas`,
+      });
+    }
+  });
+export type HpaConfig = z.infer<typeof hpa>;
+
+export const pdb = z
+  .strictObject({
+    minAvailable: nonNegativeInt.optional(),
+    maxUnavailable: positiveInt.optional(),
+  })
+  .refine((p) => (p.minAvailable === undefined) !== (p.maxUnavailable === undefined), {
+    message: "set exactly one of minAvailable or maxUnavailable",
+  });
+export type PdbConfig = z.infer<typeof pdb>;
+
+const httpProbe = z.strictObject({
+  path: z.string().startsWith("/"),
+  initialDelaySeconds: seconds,
+  periodSeconds: positiveInt,
+  timeoutSeconds: positiveInt,
+  failureThreshold: positiveInt,
+});
+export type HttpProbeConfig = z.infer<typeof httpProbe>;
+export const probes = z.strictObject({
+  startup: httpProbe.describe("gives a slow start time before liveness applies"),
+  liveness: httpProbe.describe("restarts a wedged process; must not depend on other services"),
+  readiness: httpProbe.describe("takes the pod out of its Service while it cannot serve"),
+});
+export type ProbesConfig = z.infer<typeof probes>;
+
+const logLevel = z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]);
+const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+const SENSITIVE_ENV = /(PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL)/i;
+const plainEnv = z.record(envVarName, z.string()).superRefine((env, ctx) => {
+  for (const name of Object.keys(env)) {
+    if (SENSITIVE_ENV.test(name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `looks sensitive: plain env is written into the Deployment in clear text; put it in octollm:secrets instead`,
+      });
+    }
+  }
+});
+
+/** What every HTTP service (orchestrator, arms) has in common. */
+const workload = {
+  image,
+  replicas: positiveInt.describe("replicas when the HPA is disabled; with an HPA, its minReplicas"),
+  resources,
+  hpa,
+  pdb,
+  probes,
+  logLevel,
+  env: plainEnv.describe("extra non-secret environment variables"),
+};
+
+const cron = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem)
+    ctx.addIssue({
+      code: "custom",
+      message: `"${value}" is not a valid cron schedule: ${problem}`,
+    });
+});
+/** A retention as the operators spell it: CloudNativePG `30d`, `4w`, `1m` (months). */
+const retentionDays = z
+  .string()
+  .regex(/^[1-9][0-9]*[dwm]$/, "must be a retention like 7d, 4w or 1m (days, weeks, months)");
+/** A Go duration as Velero spells it, e.g. 720h or 72h30m. */
+const goDuration = z
+  .string()
+  .regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, "must be a duration like 720h or 72h30m");
+
+// ---------------------------------------------------------------------------------------------
+// Tiers
+// ---------------------------------------------------------------------------------------------
+
+const namespaces = z.strictObject({
+  system: dnsLabel.describe("operators, monitoring, ingress-side objects"),
+  workloads: dnsLabel.describe("orchestrator, arms and data stores; PSS restricted"),
+  reflex: dnsLabel.describe("reflex layer only: hostNetwork requires PSS privileged"),
+});
+
+const kubernetes = z.strictObject({
+  context: z.string().min(1).optional().describe("kubeconfig context; required for `pulumi up`"),
+  kubeconfigPath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("path of the kubeconfig file; default ~/.kube/config"),
+  nodeCount: positiveInt.describe("schedulable nodes: the reflex DaemonSet runs one pod on each"),
+});
+
+const orchestrator = z.strictObject({
+  ...workload,
+  ports: z.strictObject({ http: port, metrics: port }),
+});
+
+export const armSchema = z.strictObject({
+  name: dnsLabel.describe("arm name; its Kubernetes objects are named `<name>-arm`"),
+  port: port.describe("HTTP port, also the Service port"),
+  ...workload,
+  uses: z
+    .strictObject({
+      postgres: z.boolean(),
+      redis: z.boolean(),
+      qdrant: z.boolean(),
+      llm: z.boolean().describe("receives the LLM provider keys and HTTPS egress"),
+    })
+    .describe("what the arm talks to; drives its env and its NetworkPolicy"),
+});
+export type ArmConfig = z.infer<typeof armSchema>;
+
+const reflexLayer = z.strictObject({
+  image,
+  port: port.describe("container and host port; ≥ 1024 so no NET_BIND_SERVICE is needed"),
+  resources,
+  probes,
+  logLevel,
+  rateLimit: z.strictObject({
+    enabled: z.boolean(),
+    requestsPerMinute: positiveInt,
+    burst: positiveInt,
+  }),
+  env: plainEnv,
+});
+
+const storageClass = z.strictObject({
+  name: dnsLabel,
+  provisioner: z
+    .string()
+    .min(1)
+    .describe("CSI driver, e.g. ebs.csi.aws.com, pd.csi.storage.gke.io"),
+  parameters: z
+    .record(z.string(), z.string())
+    .describe("driver parameters; must enable encryption"),
+});
+
+const postgres = z.strictObject({
+  instances: positiveInt.describe("CloudNativePG instances: 1 primary + standbys"),
+  synchronousReplicas: nonNegativeInt.describe("standbys that must confirm each commit"),
+  image,
+  storage,
+  walStorage: storage
+    .optional()
+    .describe("separate WAL volume; unset keeps WAL on the data volume"),
+  resources,
+  database: dnsLabel,
+  owner: dnsLabel,
+  requireTls: z.boolean().describe("reject non-TLS client connections (pg_hba hostssl)"),
+  parameters: z.record(z.string(), z.string()).describe("postgresql.conf parameters"),
+  restoreFrom: z
+    .strictObject({
+      backup: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("name of a CNPG Backup object to bootstrap from"),
+      objectStore: z
+        .boolean()
+        .optional()
+        .describe("recover from the WAL archive in backups.postgres.objectStore"),
+      targetTime: z.iso.datetime({ offset: true }).optional().describe("point in time (RFC 3339)"),
+    })
+    .optional()
+    .describe("bootstrap a new cluster from a backup instead of initdb"),
+});
+
+const redis = z.strictObject({
+  mode: z.enum(["standalone", "sentinel"]),
+  replicas: positiveInt.describe("redis pods; in sentinel mode each also runs a sentinel"),
+  sentinelQuorum: positiveInt,
+  image,
+  exporterImage: image,
+  storage,
+  maxmemory: z
+    .string()
+    .regex(/^\d+(b|k|kb|m|mb|g|gb)?$/i, "must be a Redis memory size like 2gb or 512mb")
+    .describe("Redis maxmemory (Redis units: gb = GiB)"),
+  maxmemoryPolicy: z.enum([
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+  ]),
+  resources,
+  sentinelResources: resources,
+  exporterResources: resources,
+  disableDangerousCommands: z.boolean().describe("rename FLUSHALL, FLUSHDB, CONFIG, DEBUG away"),
+});
+
+const qdrant = z.strictObject({
+  replicas: positiveInt,
+  clusterMode: z.boolean().describe("Qdrant native distributed mode (p2p port 6335)"),
+  image,
+  storage,
+  resources,
+});
+
+const dataStores = z.strictObject({ storageClass, postgres, redis, qdrant });
+
+const quotaHard = z.strictObject({
+  "requests.cpu": cpu,
+  "requests.memory": memory,
+  "limits.cpu": cpu,
+  "limits.memory": memory,
+  pods: positiveInt,
+  persistentvolumeclaims: nonNegativeInt,
+  "requests.storage": storage,
+});
+const limitRange = z.strictObject({
+  defaultRequest: computeResources,
+  default: computeResources,
+  maxLimitRequestRatio: z.strictObject({ cpu: z.number().min(1), memory: z.number().min(1) }),
+});
+const namespaceBudget = z.strictObject({ quota: quotaHard, limitRange });
+const quotas = z.strictObject({
+  system: namespaceBudget,
+  workloads: namespaceBudget,
+  reflex: namespaceBudget,
+});
+
+const ingress = z.strictObject({
+  enabled: z.boolean(),
+  className: z.string().min(1),
+  host: z
+    .string()
+    .regex(
+      /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/,
+      "must be a DNS host name like api.octollm.io",
+    ),
+  tls: z.strictObject({
+    mode: z
+      .enum(["acme", "private-ca"])
+      .describe("acme: cert-manager + Let's Encrypt; private-ca: a CA made with @pulumi/tls"),
+    acmeEmail: z.email().optional(),
+    acmeServer: z.url(),
+  }),
+  rateLimit: z.strictObject({
+    rps: positiveInt.describe("nginx.ingress.kubernetes.io/limit-rps per client IP"),
+    connections: positiveInt.describe(
+      "nginx.ingress.kubernetes.io/limit-connections per client IP",
+    ),
+  }),
+  proxyBodySize: z.string().regex(/^\d+[kmg]?$/i, "must be an nginx size like 10m"),
+  proxyTimeoutSeconds: positiveInt.describe("read/send timeout; LLM calls are slow"),
+});
+
+const cidr = z
+  .string()
+  .regex(
+    /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/,
+    "must be a CIDR like 0.0.0.0/0",
+  );
+const network = z.strictObject({
+  llmEgressCidrs: z.array(cidr).min(1).describe("where orchestrator and arms may open HTTPS"),
+  llmEgressExceptCidrs: z
+    .array(cidr)
+    .describe("carved out of llmEgressCidrs (cluster/private ranges)"),
+  ingressControllerNamespace: dnsLabel,
+  dnsNamespace: dnsLabel,
+});
+
+const chart = z.strictObject({
+  install: z.boolean().describe("install the operator's Helm chart; false assumes it is present"),
+  version: z.string().regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned chart version like 0.23.0"),
+  namespace: dnsLabel,
+});
+const operators = z.strictObject({
+  cloudnativePg: chart,
+  certManager: chart,
+  prometheusStack: chart,
+  velero: chart,
+});
+
+const alertThresholds = z.strictObject({
+  errorRateRatio: z.number().gt(0).lt(1).describe("HighErrorRate fires above this share of 5xx"),
+  latencyP95Seconds: z.number().gt(0).max(600),
+  llmCostDollarsPerHour: z.number().gt(0),
+  postgresReplicationLagSeconds: z.number().gt(0).max(3600),
+  redisMemoryRatio: z.number().gt(0).lt(1),
+  pvcUsageRatio: z.number().gt(0).lt(1),
+  backupMaxAgeHours: z
+    .number()
+    .gt(0)
+    .max(24 * 14),
+});
+const observability = z.strictObject({
+  enabled: z.boolean(),
+  prometheus: z.strictObject({
+    retention: z.string().regex(/^\d+[dhwy]$/, "must be like 30d"),
+    storage,
+    resources,
+  }),
+  grafana: z.strictObject({ resources }),
+  alertmanager: z.strictObject({ resources }),
+  alerts: alertThresholds,
+  tracing: z
+    .strictObject({
+      enabled: z.boolean(),
+      mode: z
+        .enum(["jaeger", "otlp"])
+        .describe("jaeger: in-cluster all-in-one; otlp: an external endpoint"),
+      endpoint: z.url().optional().describe("OTLP endpoint for mode otlp"),
+      collectorImage: image,
+      jaegerImage: image,
+      samplingRatio: z.number().min(0).max(1),
+      resources,
+    })
+    .superRefine((t, ctx) => {
+      if (t.enabled && t.mode === "otlp" && !t.endpoint) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["endpoint"],
+          message: "mode otlp needs an endpoint",
+        });
+      }
+    }),
+});
+
+const objectStore = z.strictObject({
+  destinationPath: z
+    .string()
+    .regex(/^(s3|gs|https?):\/\//, "must be an object store URL like s3://bucket/path"),
+  endpointURL: z.url().optional(),
+  credentialsSecret: dnsLabel.describe("existing Secret with the object store credentials"),
+});
+const backups = z.strictObject({
+  enabled: z.boolean(),
+  jobImage: image.describe("image with pg_dump, redis-cli and curl for the backup CronJobs"),
+  jobResources: resources,
+  storage: storage.describe("backup PVC for the dump CronJobs"),
+  velero: z.strictObject({
+    enabled: z.boolean(),
+    schedule: cron,
+    ttl: goDuration,
+    snapshotVolumes: z.boolean(),
+    storageLocation: z.strictObject({
+      provider: z.string().min(1),
+      bucket: z.string().min(1),
+      region: z.string().min(1),
+      credentialsSecret: dnsLabel,
+    }),
+  }),
+  postgres: z.strictObject({
+    schedule: cron,
+    retention: retentionDays,
+    objectStore: objectStore
+      .optional()
+      .describe("WAL archive + base backups; unset uses a pg_dump CronJob"),
+  }),
+  redis: z.strictObject({ schedule: cron, retention: retentionDays }),
+  qdrant: z.strictObject({ schedule: cron, retention: retentionDays }),
+});
+
+/** Values that must never be printed. They come from `pulumi config set --secret`. */
+const secrets = z.strictObject({
+  llmApiKeys: z
+    .record(dnsLabel, z.string().min(1))
+    .describe("LLM provider API keys by provider (openai, anthropic); never generated"),
+  jwtSecret: z
+    .string()
+    .min(32, "must be at least 32 characters")
+    .optional()
+    .describe("JWT signing secret; generated when unset"),
+  alerting: z
+    .strictObject({
+      pagerUrl: z.url().optional().describe("Alertmanager webhook for critical alerts"),
+      chatWebhookUrl: z.url().optional().describe("Alertmanager webhook for warnings"),
+    })
+    .describe("Alertmanager receiver endpoints"),
+});
+
+const llm = z.strictObject({
+  providers: z
+    .array(dnsLabel)
+    .min(1)
+    .describe("providers whose keys are mounted as <PROVIDER>_API_KEY"),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The platform
+// ---------------------------------------------------------------------------------------------
+
+export const ENVIRONMENTS = ["dev", "staging", "production"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+const platformShape = {
+  environment: z.enum(ENVIRONMENTS),
+  protectData: z
+    .boolean()
+    .describe("Pulumi protect + retain on delete for data stores and their volumes"),
+  kubernetes,
+  namespaces,
+  orchestrator,
+  reflexLayer,
+  arms: z.array(armSchema).min(1),
+  dataStores,
+  quotas,
+  ingress,
+  network,
+  operators,
+  observability,
+  backups,
+  llm,
+  secrets,
+};
+
+/** Ports the platform's own services take; an arm may not reuse them. */
+function reservedPorts(c: PlatformInput): Map<number, string> {
+  return new Map<number, string>([
+    [c.orchestrator.ports.http, "orchestrator http"],
+    [c.orchestrator.ports.metrics, "orchestrator metrics"],
+    [c.reflexLayer.port, "reflex layer"],
+    [5432, "postgres"],
+    [6379, "redis"],
+    [26379, "redis sentinel"],
+    [9121, "redis exporter"],
+    [6333, "qdrant http"],
+    [6334, "qdrant grpc"],
+    [6335, "qdrant p2p"],
+  ]);
+}
+
+type PlatformInput = z.infer<z.ZodObject<typeof platformShape>>;
+
+/** Bytes in a Redis memory size (Redis: `2gb` = 2 GiB, `2g` = 2·10⁹). */
+export function redisBytes(size: string): bigint {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(size);
+  if (!m) throw new Error(`not a Redis memory size: ${size}`);
+  const unit = (m[2] ?? "b").toLowerCase();
+  const factor: Record<string, bigint> = {
+    b: 1n,
+    k: 1000n,
+    kb: 1024n,
+    m: 1000n ** 2n,
+    mb: 1024n ** 2n,
+    g: 1000n ** 3n,
+    gb: 1024n ** 3n,
+  };
+  return BigInt(m[1]) * factor[unit];
+}
+
+function checkPdbAgainstReplicas(
+  ctx: z.RefinementCtx,
+  path: (string | number)[],
+  w: { replicas: number; hpa: HpaConfig; pdb: PdbConfig },
+): void {
+  const floor = w.hpa.enabled ? w.hpa.minReplicas : w.replicas;
+  if (w.pdb.minAvailable !== undefined && w.pdb.minAvailable >= floor) {
+    ctx.addIssue({
+      code: "custom",
+      path: [...path, "pdb", "minAvailable"],
+      message: `minAvailable ${w.pdb.minAvailable} is not below the ${w.hpa.enabled ? "HPA minimum" : "replica count"} ${floor}: the PDB would block every eviction (node drains hang)`,
+    });
+  }
+}
+
+export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx) => {
+  // Arms: names and ports are identities (Service names, NetworkPolicy ports).
+  const names = new Map<string, number>();
+  const taken = reservedPorts(c);
+  c.arms.forEach((arm, i) => {
+    if (names.has(arm.name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["arms", i, "name"],
+        message: `duplicate arm name "${arm.name}": names must be unique`,
+      });
+    }
+    names.set(arm.name, i);
+    const owner = taken.get(arm.port);
+    if (owner) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["arms", i, "port"],
+        message: `port ${arm.port} is already used by ${owner}: each arm needs its own port`,
+      });
+    }
+    taken.set(arm.port, `arm ${arm.name}`);
+    checkPdbAgainstReplicas(ctx, ["arms", i], arm);
+  });
+  checkPdbAgainstReplicas(ctx, ["orchestrator"], c.orchestrator);
+
+  const pg = c.dataStores.postgres;
+  if (pg.synchronousReplicas >= pg.instances) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataStores", "postgres", "synchronousReplicas"],
+      message: `${pg.synchronousReplicas} synchronous replicas need more than ${pg.instances} instances: must be < instances`,
+    });
+  }
+  if (c.environment === "production" && (pg.instances < 3 || pg.synchronousReplicas < 1)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataStores", "postgres", "instances"],
+      message: `production needs ≥ 3 instances with ≥ 1 synchronous standby (got ${pg.instances}/${pg.synchronousReplicas})`,
+    });
+  }
+  if (pg.restoreFrom && !pg.restoreFrom.backup && !pg.restoreFrom.objectStore) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataStores", "postgres", "restoreFrom"],
+      message: "a restore needs a source: set `backup` (a Backup object) or `objectStore: true`",
+    });
+  }
+  if (pg.restoreFrom?.objectStore && !c.backups.postgres.objectStore) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataStores", "postgres", "restoreFrom", "objectStore"],
+      message: "restoring from the object store needs backups.postgres.objectStore",
+    });
+  }
+
+  const redis = c.dataStores.redis;
+  if (isQuantity(redis.resources.limits.memory)) {
+    const limit = parseQuantity(redis.resources.limits.memory);
+    const max = { num: redisBytes(redis.maxmemory), den: 1n };
+    // Redis needs room above maxmemory for fragmentation, replication buffers and AOF rewrite.
+    const withHeadroom = { num: max.num * 5n, den: 4n };
+    if (compare(withHeadroom, limit) > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["dataStores", "redis", "maxmemory"],
+        message: `maxmemory ${redis.maxmemory} plus 25% headroom exceeds the memory limit ${redis.resources.limits.memory}: raise the limit or lower maxmemory`,
+      });
+    }
+  }
+  if (redis.mode === "sentinel") {
+    if (redis.replicas < 3) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["dataStores", "redis", "replicas"],
+        message: `sentinel mode needs ≥ 3 replicas, got ${redis.replicas}`,
+      });
+    }
+    const majority = Math.floor(redis.replicas / 2) + 1;
+    if (redis.sentinelQuorum > redis.replicas || redis.sentinelQuorum < majority) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["dataStores", "redis", "sentinelQuorum"],
+        message: `quorum ${redis.sentinelQuorum} must be a majority of the ${redis.replicas} sentinels (${majority}..${redis.replicas})`,
+      });
+    }
+  } else if (redis.replicas !== 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataStores", "redis", "replicas"],
+      message: `standalone mode runs exactly 1 replica (got ${redis.replicas}); use mode sentinel for more`,
+    });
+  }
+
+  const q = c.dataStores.qdrant;
+  if (q.clusterMode && q.replicas < 2) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataStores", "qdrant", "clusterMode"],
+      message: `cluster mode with ${q.replicas} replica is not a cluster: needs ≥ 2 replicas (3 for quorum)`,
+    });
+  }
+  if (!q.clusterMode && q.replicas !== 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataStores", "qdrant", "replicas"],
+      message: `${q.replicas} Qdrant replicas without clusterMode would be independent, diverging stores: enable clusterMode`,
+    });
+  }
+
+  if (c.ingress.enabled && c.ingress.tls.mode === "acme" && !c.ingress.tls.acmeEmail) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ingress", "tls", "acmeEmail"],
+      message: "ACME needs a contact email",
+    });
+  }
+  if (
+    c.environment === "production" &&
+    c.observability.tracing.enabled &&
+    c.observability.tracing.mode !== "otlp"
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["observability", "tracing", "mode"],
+      message:
+        "production tracing exports to an external OTLP endpoint (mode otlp with an endpoint); in-cluster Jaeger all-in-one keeps no data",
+    });
+  }
+  if (c.backups.enabled && c.environment === "production" && !c.backups.postgres.objectStore) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["backups", "postgres", "objectStore"],
+      message:
+        "production Postgres backups need an object store (WAL archive for point-in-time recovery)",
+    });
+  }
+});
+
+export type PlatformConfig = Readonly<z.infer<typeof platformSchema>>;
+
+// ---------------------------------------------------------------------------------------------
+// Defaults and merging
+// ---------------------------------------------------------------------------------------------
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge: objects key by key, lists replace, `arms` merges by name. */
+export function mergeConfig(
+  base: unknown,
+  override: unknown,
+  path: string[] = [],
+  newArm: (name: string) => unknown = () => ({}),
+): unknown {
+  if (override === undefined) return base;
+  // `null` removes a default (e.g. dev has no object store for Postgres backups).
+  if (override === null) return undefined;
+  if (path.length === 1 && path[0] === "arms" && Array.isArray(base) && Array.isArray(override)) {
+    const merged = base.map((a) => a as unknown);
+    for (const entry of override) {
+      const name = isPlainObject(entry) ? entry.name : undefined;
+      const at = merged.findIndex((a) => isPlainObject(a) && a.name === name);
+      if (at >= 0 && name !== undefined)
+        merged[at] = mergeConfig(merged[at], entry, [...path, String(at)]);
+      else
+        merged.push(
+          typeof name === "string" ? mergeConfig(newArm(name), entry, [...path, "new"]) : entry,
+        );
+    }
+    return merged;
+  }
+  if (isPlainObject(base) && isPlainObject(override)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(override)) {
+      const merged = mergeConfig(base[k], v, [...path, k], newArm);
+      if (merged === undefined) delete out[k];
+      else out[k] = merged;
+    }
+    return out;
+  }
+  return override;
+}
+
+/** The complete default configuration of an environment (before stack overrides). */
+export function environmentDefaults(env: Environment): Record<string, unknown> {
+  const production = structuredClone(PRODUCTION_DEFAULTS) as Record<string, unknown>;
+  const delta = env === "production" ? {} : env === "staging" ? STAGING_OVERRIDES : DEV_OVERRIDES;
+  return {
+    ...(mergeConfig(production, structuredClone(delta)) as Record<string, unknown>),
+    environment: env,
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid octollm stack configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+function formatPath(path: PropertyKey[], input: unknown): string {
+  let text = "octollm:";
+  let node: unknown = input;
+  path.forEach((segment, i) => {
+    const arm =
+      i === 1 && path[0] === "arms" && Array.isArray(node) ? node[segment as number] : undefined;
+    if (typeof segment === "number") {
+      const name = isPlainObject(arm) && typeof arm.name === "string" ? arm.name : String(segment);
+      text += `[${name}]`;
+    } else {
+      text += i === 0 ? String(segment) : `.${String(segment)}`;
+    }
+    node =
+      isPlainObject(node) || Array.isArray(node)
+        ? (node as Record<string, unknown>)[segment as string]
+        : undefined;
+  });
+  return text;
+}
+
+function valueAt(path: PropertyKey[], input: unknown): unknown {
+  let node = input;
+  for (const segment of path) {
+    if (!isPlainObject(node) && !Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[segment as string];
+  }
+  return node;
+}
+
+function describeValue(path: PropertyKey[], input: unknown): string {
+  if (path[0] === "secrets") return "<redacted>";
+  const value = valueAt(path, input);
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  let path = issue.path;
+  let message = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys;
+    const allowed = Object.keys(valueAt(path, input) ?? {}).filter((k) => !keys.includes(k));
+    return `${formatPath(path, input)}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; allowed here: ${allowed.join(", ") || "(see docs/configuration.md)"}`;
+  }
+  if (issue.code === "invalid_union" || issue.code === "invalid_type") {
+    path = issue.path;
+    message = issue.message.replace(/^Invalid input: /, "");
+  }
+  return `${formatPath(path, input)}: got ${describeValue(path, input)}; ${message}`;
+}
+
+/**
+ * Parses a stack's `octollm:*` config (values as Pulumi gives them: strings, JSON for objects)
+ * into the frozen platform configuration. Throws ConfigError naming every bad key.
+ */
+export function parsePlatformConfig(
+  raw: Record<string, string | Json | undefined>,
+): PlatformConfig {
+  const overrides: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    if (!key.startsWith("octollm:") || value === undefined) continue;
+    const name = key.slice("octollm:".length);
+    if (!(name in platformShape)) {
+      problems.push(
+        `${key}: unknown configuration key; allowed: ${Object.keys(platformShape)
+          .map((k) => `octollm:${k}`)
+          .join(", ")}`,
+      );
+      continue;
+    }
+    overrides[name] = typeof value === "string" ? decode(value) : value;
+  }
+  const environment = overrides.environment;
+  if (
+    typeof environment !== "string" ||
+    !(ENVIRONMENTS as readonly string[]).includes(environment)
+  ) {
+    problems.unshift(
+      `octollm:environment: got ${JSON.stringify(environment ?? null)}; must be one of ${ENVIRONMENTS.join(", ")}`,
+    );
+    throw new ConfigError(problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const env = environment as Environment;
+  const merged = mergeConfig(environmentDefaults(env), overrides, [], (name) =>
+    newArmDefaults(env, name),
+  );
+  const result = platformSchema.safeParse(merged);
+  if (!result.success)
+    throw new ConfigError(result.error.issues.map((i) => formatIssue(i, merged)));
+  return deepFreeze(result.data);
+}
+
+/** Pulumi hands object values as JSON text and scalars as plain text. */
+function decode(value: string): unknown {
+  const trimmed = value.trim();
+  if (/^[[{]/.test(trimmed) || /^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)$/.test(trimmed)) {
+    try {
+      return JSON.parse(trimmed) as unknown;
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cron
+// ---------------------------------------------------------------------------------------------
+
+const CRON_FIELDS: [string, number, number][] = [
+  ["minute", 0, 59],
+  ["hour", 0, 23],
+  ["day of month", 1, 31],
+  ["month", 1, 12],
+  ["day of week", 0, 7],
+];
+
+/** Why a five-field cron expression is invalid, or undefined when it is valid. */
+export function cronProblem(expression: string): string | undefined {
+  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(expression.trim()))
+    return undefined;
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5)
+    return `needs 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
+  for (let i = 0; i < 5; i++) {
+    const [name, min, max] = CRON_FIELDS[i];
+    for (const part of fields[i].split(",")) {
+      const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+      if (!m) return `${name} "${part}" is not a number, range, list or step`;
+      const lo = m[2] === undefined ? min : Number(m[2]);
+      const hi = m[3] === undefined ? lo : Number(m[3]);
+      if (m[2] !== undefined && (lo < min || lo > max || hi < min || hi > max || hi < lo)) {
+        return `${name} "${part}" is outside ${min}-${max}`;
+      }
+      if (m[4] !== undefined && Number(m[4]) === 0) return `${name} step must be ≥ 1`;
+    }
+  }
+  return undefined;
+}

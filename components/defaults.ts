@@ -1,0 +1,562 @@
+/**
+ * Per-environment defaults, in one place. Production carries the values of the source documents
+ * (ADR-005 and the phase-3 operations guide) where they hold up; staging and dev are deltas over
+ * production, merged with the same rules as a stack file (objects by key, `arms` by name).
+ *
+ * Where this file departs from the seeds it says why, at the spot.
+ */
+
+const registry = "docker.io/octollm";
+const appVersion = "v1.0.0";
+
+/** The seed's HPA behaviour (ADR-005 orchestrator): slow scale-down, fast scale-up. */
+const seedBehavior = {
+  scaleDown: {
+    stabilizationWindowSeconds: 300,
+    selectPolicy: "Max",
+    policies: [{ type: "Percent", value: 50, periodSeconds: 60 }],
+  },
+  scaleUp: {
+    stabilizationWindowSeconds: 0,
+    selectPolicy: "Max",
+    policies: [
+      { type: "Percent", value: 100, periodSeconds: 30 },
+      { type: "Pods", value: 2, periodSeconds: 30 },
+    ],
+  },
+};
+
+const probe = (
+  path: string,
+  initialDelaySeconds: number,
+  periodSeconds: number,
+  timeoutSeconds: number,
+  failureThreshold: number,
+) => ({
+  path,
+  initialDelaySeconds,
+  periodSeconds,
+  timeoutSeconds,
+  failureThreshold,
+});
+
+/** Seed probes; the startup probe (from 002) allows 5 minutes for model/client warm-up. */
+const serviceProbes = {
+  startup: probe("/health/live", 0, 5, 3, 60),
+  liveness: probe("/health/live", 0, 10, 5, 3),
+  readiness: probe("/health/ready", 0, 5, 3, 2),
+};
+
+const res = (reqCpu: string, reqMem: string, limCpu: string, limMem: string) => ({
+  requests: { cpu: reqCpu, memory: reqMem },
+  limits: { cpu: limCpu, memory: limMem },
+});
+
+const hpa = (minReplicas: number, maxReplicas: number) => ({
+  enabled: true,
+  minReplicas,
+  maxReplicas,
+  targetCpuUtilization: 70,
+  targetMemoryUtilization: 80,
+  behavior: seedBehavior,
+});
+
+const arm = (
+  name: string,
+  port: number,
+  replicas: number,
+  maxReplicas: number,
+  resources: ReturnType<typeof res>,
+  uses: { postgres: boolean; redis: boolean; qdrant: boolean; llm: boolean },
+) => ({
+  name,
+  port,
+  image: { repository: `${registry}/${name}-arm`, tag: appVersion },
+  replicas,
+  resources,
+  hpa: hpa(replicas, maxReplicas),
+  pdb: { maxUnavailable: 1 },
+  probes: serviceProbes,
+  logLevel: "INFO",
+  env: {},
+  uses,
+});
+
+const budget = (
+  quota: {
+    cpu: string;
+    memory: string;
+    limitsCpu: string;
+    limitsMemory: string;
+    pods: number;
+    pvcs: number;
+    storage: string;
+  },
+  limitRange = {
+    defaultRequest: { cpu: "100m", memory: "128Mi" },
+    default: { cpu: "500m", memory: "512Mi" },
+    maxLimitRequestRatio: { cpu: 4, memory: 4 },
+  },
+) => ({
+  quota: {
+    "requests.cpu": quota.cpu,
+    "requests.memory": quota.memory,
+    "limits.cpu": quota.limitsCpu,
+    "limits.memory": quota.limitsMemory,
+    pods: quota.pods,
+    persistentvolumeclaims: quota.pvcs,
+    "requests.storage": quota.storage,
+  },
+  limitRange,
+});
+
+const daily = (hour: number, minute = 0) => `${minute} ${hour} * * *`;
+
+export const PRODUCTION_DEFAULTS = {
+  environment: "production",
+  protectData: true,
+  kubernetes: {
+    // Seed (001): 8 vCPU / 32 GB nodes. 12 nodes hold the HPA maxima with headroom.
+    nodeCount: 12,
+  },
+  namespaces: {
+    system: "octollm-system",
+    workloads: "octollm-production",
+    // hostNetwork cannot pass PSS baseline, so the reflex layer gets a namespace of its own.
+    reflex: "octollm-production-reflex",
+  },
+  orchestrator: {
+    image: { repository: `${registry}/orchestrator`, tag: appVersion },
+    replicas: 3,
+    resources: res("500m", "512Mi", "2", "2Gi"),
+    hpa: hpa(3, 10),
+    pdb: { maxUnavailable: 1 },
+    probes: serviceProbes,
+    logLevel: "INFO",
+    env: {},
+    ports: { http: 8000, metrics: 9090 },
+  },
+  reflexLayer: {
+    image: { repository: `${registry}/reflex-layer`, tag: appVersion },
+    port: 8080,
+    resources: res("2", "512Mi", "4", "1Gi"),
+    probes: {
+      startup: probe("/health", 0, 2, 2, 30),
+      liveness: probe("/health", 0, 10, 3, 3),
+      readiness: probe("/health", 0, 5, 2, 2),
+    },
+    logLevel: "INFO",
+    rateLimit: { enabled: true, requestsPerMinute: 6000, burst: 200 },
+    env: {},
+  },
+  // Planner listens on 8105 (ADR-005's compose file and its port sequence 8102..8106); the
+  // operations guide's 8100 is the odd one out. It is config: change it here if needed.
+  arms: [
+    arm("coder", 8102, 5, 20, res("1", "1Gi", "4", "4Gi"), {
+      postgres: false,
+      redis: true,
+      qdrant: false,
+      llm: true,
+    }),
+    arm("judge", 8103, 3, 10, res("500m", "512Mi", "2", "2Gi"), {
+      postgres: false,
+      redis: true,
+      qdrant: false,
+      llm: true,
+    }),
+    arm("executor", 8104, 5, 15, res("500m", "512Mi", "2", "2Gi"), {
+      postgres: false,
+      redis: true,
+      qdrant: false,
+      llm: false,
+    }),
+    arm("planner", 8105, 3, 10, res("500m", "512Mi", "2", "2Gi"), {
+      postgres: true,
+      redis: true,
+      qdrant: false,
+      llm: true,
+    }),
+    arm("retriever", 8106, 3, 10, res("500m", "1Gi", "2", "2Gi"), {
+      postgres: false,
+      redis: true,
+      qdrant: true,
+      llm: false,
+    }),
+  ],
+  dataStores: {
+    storageClass: {
+      name: "octollm-fast-ssd",
+      // The seed's in-tree kubernetes.io/aws-ebs provisioner is removed from Kubernetes; use the CSI driver.
+      provisioner: "ebs.csi.aws.com",
+      parameters: { type: "gp3", encrypted: "true", iops: "3000", throughput: "125" },
+    },
+    postgres: {
+      instances: 3,
+      synchronousReplicas: 1,
+      image: { repository: "ghcr.io/cloudnative-pg/postgresql", tag: "15.13" },
+      storage: "100Gi",
+      resources: res("2", "4Gi", "4", "8Gi"),
+      database: "octollm",
+      owner: "octollm",
+      requireTls: true,
+      parameters: {
+        max_connections: "200",
+        shared_buffers: "1GB",
+        log_min_duration_statement: "1000",
+      },
+    },
+    redis: {
+      mode: "sentinel",
+      replicas: 3,
+      sentinelQuorum: 2,
+      image: { repository: "docker.io/library/redis", tag: "7.4.2" },
+      exporterImage: { repository: "docker.io/oliver006/redis_exporter", tag: "v1.67.0" },
+      storage: "10Gi",
+      maxmemory: "2gb",
+      maxmemoryPolicy: "allkeys-lru",
+      resources: res("500m", "2560Mi", "1", "3Gi"),
+      sentinelResources: res("50m", "64Mi", "200m", "128Mi"),
+      exporterResources: res("50m", "64Mi", "200m", "128Mi"),
+      disableDangerousCommands: true,
+    },
+    qdrant: {
+      replicas: 3,
+      clusterMode: true,
+      // v1.7.0 (seed) predates /livez and /readyz and the 1.8+ storage fixes; pinned to a current 1.x.
+      image: { repository: "docker.io/qdrant/qdrant", tag: "v1.13.6" },
+      storage: "50Gi",
+      resources: res("1", "2Gi", "2", "4Gi"),
+    },
+  },
+  // The seed quota (32 CPU / 64Gi / 50 pods / 10 PVCs / 500Gi) cannot hold the HPA maxima nor
+  // the data-store volumes; these values are sized from the peak and proven by the capacity policy.
+  quotas: {
+    system: budget({
+      cpu: "8",
+      memory: "24Gi",
+      limitsCpu: "24",
+      limitsMemory: "48Gi",
+      pods: 40,
+      pvcs: 6,
+      storage: "300Gi",
+    }),
+    workloads: budget({
+      cpu: "64",
+      memory: "112Gi",
+      limitsCpu: "256",
+      limitsMemory: "320Gi",
+      pods: 130,
+      pvcs: 16,
+      storage: "800Gi",
+    }),
+    reflex: budget({
+      cpu: "26",
+      memory: "7Gi",
+      limitsCpu: "52",
+      limitsMemory: "14Gi",
+      pods: 14,
+      pvcs: 0,
+      storage: "0",
+    }),
+  },
+  ingress: {
+    enabled: true,
+    className: "nginx",
+    host: "api.octollm.io",
+    tls: {
+      mode: "acme",
+      acmeEmail: "platform@octollm.io",
+      acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
+    },
+    rateLimit: { rps: 100, connections: 50 },
+    proxyBodySize: "10m",
+    proxyTimeoutSeconds: 300,
+  },
+  network: {
+    llmEgressCidrs: ["0.0.0.0/0"],
+    // Private ranges are carved out so "HTTPS to the internet" never means "anything in the VPC".
+    llmEgressExceptCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+    ingressControllerNamespace: "ingress-nginx",
+    dnsNamespace: "kube-system",
+  },
+  operators: {
+    cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system" },
+    certManager: { install: true, version: "v1.18.2", namespace: "cert-manager" },
+    prometheusStack: { install: true, version: "77.6.2", namespace: "octollm-system" },
+    velero: { install: false, version: "10.1.0", namespace: "velero" },
+  },
+  observability: {
+    enabled: true,
+    prometheus: { retention: "30d", storage: "100Gi", resources: res("1", "4Gi", "2", "8Gi") },
+    grafana: { resources: res("100m", "256Mi", "500m", "512Mi") },
+    alertmanager: { resources: res("50m", "64Mi", "200m", "256Mi") },
+    alerts: {
+      errorRateRatio: 0.05,
+      latencyP95Seconds: 5,
+      llmCostDollarsPerHour: 10,
+      postgresReplicationLagSeconds: 30,
+      redisMemoryRatio: 0.9,
+      pvcUsageRatio: 0.8,
+      backupMaxAgeHours: 26,
+    },
+    tracing: {
+      enabled: false,
+      mode: "otlp",
+      collectorImage: {
+        repository: "docker.io/otel/opentelemetry-collector-contrib",
+        tag: "0.120.0",
+      },
+      jaegerImage: { repository: "docker.io/jaegertracing/all-in-one", tag: "1.66.0" },
+      samplingRatio: 0.1,
+      resources: res("100m", "256Mi", "500m", "512Mi"),
+    },
+  },
+  backups: {
+    enabled: true,
+    jobImage: { repository: "docker.io/octollm/backup-tools", tag: appVersion },
+    jobResources: res("100m", "128Mi", "500m", "512Mi"),
+    storage: "100Gi",
+    velero: {
+      enabled: true,
+      schedule: daily(2),
+      ttl: "720h",
+      snapshotVolumes: true,
+      storageLocation: {
+        provider: "aws",
+        bucket: "octollm-production-velero",
+        region: "us-east-1",
+        credentialsSecret: "velero-credentials",
+      },
+    },
+    postgres: {
+      schedule: daily(1),
+      retention: "30d",
+      objectStore: {
+        destinationPath: "s3://octollm-production-backups/postgres",
+        credentialsSecret: "postgres-backup-s3",
+      },
+    },
+    redis: { schedule: daily(2, 30), retention: "7d" },
+    qdrant: { schedule: daily(3), retention: "7d" },
+  },
+  llm: { providers: ["openai", "anthropic"] },
+  secrets: { llmApiKeys: {}, alerting: {} },
+};
+
+export const STAGING_OVERRIDES = {
+  protectData: false,
+  kubernetes: { nodeCount: 4 },
+  namespaces: {
+    system: "octollm-staging-system",
+    workloads: "octollm-staging",
+    reflex: "octollm-staging-reflex",
+  },
+  orchestrator: {
+    replicas: 2,
+    resources: res("250m", "256Mi", "1", "1Gi"),
+    hpa: hpa(2, 4),
+    logLevel: "DEBUG",
+  },
+  reflexLayer: { resources: res("250m", "128Mi", "1", "512Mi"), logLevel: "DEBUG" },
+  arms: [
+    { name: "coder", replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 6) },
+    { name: "judge", replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) },
+    { name: "executor", replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) },
+    { name: "planner", replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) },
+    { name: "retriever", replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) },
+  ],
+  dataStores: {
+    postgres: {
+      instances: 2,
+      synchronousReplicas: 0,
+      storage: "20Gi",
+      resources: res("500m", "1Gi", "1", "2Gi"),
+      parameters: { max_connections: "100", shared_buffers: "256MB" },
+    },
+    redis: { storage: "2Gi", maxmemory: "512mb", resources: res("100m", "640Mi", "500m", "768Mi") },
+    qdrant: { storage: "10Gi", resources: res("250m", "512Mi", "1", "1Gi") },
+  },
+  quotas: {
+    system: budget({
+      cpu: "6",
+      memory: "16Gi",
+      limitsCpu: "16",
+      limitsMemory: "32Gi",
+      pods: 30,
+      pvcs: 6,
+      storage: "150Gi",
+    }),
+    workloads: budget({
+      cpu: "16",
+      memory: "24Gi",
+      limitsCpu: "48",
+      limitsMemory: "64Gi",
+      pods: 60,
+      pvcs: 12,
+      storage: "200Gi",
+    }),
+    reflex: budget({
+      cpu: "2",
+      memory: "1Gi",
+      limitsCpu: "8",
+      limitsMemory: "4Gi",
+      pods: 6,
+      pvcs: 0,
+      storage: "0",
+    }),
+  },
+  ingress: { host: "api.staging.octollm.io", tls: { mode: "private-ca" } },
+  operators: { certManager: { install: false } },
+  observability: {
+    prometheus: { retention: "7d", storage: "20Gi", resources: res("500m", "2Gi", "1", "4Gi") },
+  },
+  backups: {
+    storage: "20Gi",
+    velero: { ttl: "168h", storageLocation: { bucket: "octollm-staging-velero" } },
+    postgres: {
+      retention: "7d",
+      objectStore: {
+        destinationPath: "s3://octollm-staging-backups/postgres",
+        credentialsSecret: "postgres-backup-s3",
+      },
+    },
+  },
+};
+
+/** Dev fits a laptop cluster of 4 CPU / 8 GiB at its HPA maxima. */
+export const DEV_OVERRIDES = {
+  protectData: false,
+  kubernetes: { nodeCount: 1 },
+  namespaces: {
+    system: "octollm-dev-system",
+    workloads: "octollm-dev",
+    reflex: "octollm-dev-reflex",
+  },
+  orchestrator: {
+    replicas: 1,
+    resources: res("100m", "256Mi", "400m", "512Mi"),
+    hpa: hpa(1, 2),
+    logLevel: "DEBUG",
+  },
+  reflexLayer: {
+    resources: res("100m", "64Mi", "400m", "256Mi"),
+    logLevel: "DEBUG",
+    rateLimit: { requestsPerMinute: 600, burst: 50 },
+  },
+  arms: [
+    { name: "coder", replicas: 1, resources: res("50m", "128Mi", "200m", "512Mi"), hpa: hpa(1, 2) },
+    { name: "judge", replicas: 1, resources: res("50m", "128Mi", "200m", "512Mi"), hpa: hpa(1, 2) },
+    {
+      name: "executor",
+      replicas: 1,
+      resources: res("50m", "128Mi", "200m", "512Mi"),
+      hpa: hpa(1, 2),
+    },
+    {
+      name: "planner",
+      replicas: 1,
+      resources: res("50m", "128Mi", "200m", "512Mi"),
+      hpa: hpa(1, 2),
+    },
+    {
+      name: "retriever",
+      replicas: 1,
+      resources: res("50m", "128Mi", "200m", "512Mi"),
+      hpa: hpa(1, 2),
+    },
+  ],
+  dataStores: {
+    storageClass: { provisioner: "rancher.io/local-path", parameters: { encrypted: "true" } },
+    postgres: {
+      instances: 1,
+      synchronousReplicas: 0,
+      storage: "5Gi",
+      resources: res("250m", "512Mi", "1", "1Gi"),
+      requireTls: false,
+      parameters: { max_connections: "50", shared_buffers: "128MB" },
+    },
+    redis: {
+      mode: "standalone",
+      replicas: 1,
+      sentinelQuorum: 1,
+      storage: "1Gi",
+      maxmemory: "256mb",
+      resources: res("50m", "384Mi", "250m", "384Mi"),
+      disableDangerousCommands: false,
+    },
+    qdrant: {
+      replicas: 1,
+      clusterMode: false,
+      storage: "2Gi",
+      resources: res("100m", "256Mi", "400m", "1Gi"),
+    },
+  },
+  quotas: {
+    system: budget({
+      cpu: "1",
+      memory: "2Gi",
+      limitsCpu: "4",
+      limitsMemory: "4Gi",
+      pods: 10,
+      pvcs: 2,
+      storage: "10Gi",
+    }),
+    workloads: budget({
+      cpu: "3",
+      memory: "5Gi",
+      limitsCpu: "12",
+      limitsMemory: "16Gi",
+      pods: 30,
+      pvcs: 6,
+      storage: "30Gi",
+    }),
+    reflex: budget({
+      cpu: "500m",
+      memory: "256Mi",
+      limitsCpu: "1",
+      limitsMemory: "512Mi",
+      pods: 2,
+      pvcs: 0,
+      storage: "0",
+    }),
+  },
+  ingress: { host: "api.dev.octollm.local", tls: { mode: "private-ca" } },
+  operators: { certManager: { install: false }, prometheusStack: { install: false } },
+  observability: {
+    // A laptop cluster does not carry kube-prometheus-stack; enable it (and its install) to try monitoring.
+    enabled: false,
+    tracing: { enabled: true, mode: "jaeger" },
+  },
+  backups: {
+    storage: "5Gi",
+    velero: { enabled: false, ttl: "72h" },
+    postgres: { retention: "7d", objectStore: null },
+  },
+};
+
+/**
+ * What a new arm gets when a stack adds one by name: the environment's smallest arm sizing and
+ * no data-store access. The stack entry still names its port; everything else may be overridden.
+ */
+export function newArmDefaults(environment: "dev" | "staging" | "production", name: string) {
+  const sizing =
+    environment === "production"
+      ? { replicas: 2, resources: res("500m", "512Mi", "2", "2Gi"), hpa: hpa(2, 6) }
+      : environment === "staging"
+        ? { replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) }
+        : { replicas: 1, resources: res("50m", "128Mi", "200m", "512Mi"), hpa: hpa(1, 2) };
+  const { port: _port, ...template } = arm(
+    name,
+    0,
+    sizing.replicas,
+    sizing.hpa.maxReplicas,
+    sizing.resources,
+    {
+      postgres: false,
+      redis: false,
+      qdrant: false,
+      llm: false,
+    },
+  );
+  return { ...template, hpa: sizing.hpa };
+}
