@@ -466,7 +466,11 @@ export const DEV_OVERRIDES = {
     },
   ],
   dataStores: {
-    storageClass: { provisioner: "rancher.io/local-path", parameters: { encrypted: "true" } },
+    storageClass: {
+      name: "octollm-dev-local",
+      provisioner: "rancher.io/local-path",
+      parameters: { encrypted: "true" },
+    },
     postgres: {
       instances: 1,
       synchronousReplicas: 0,

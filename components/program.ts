@@ -1,0 +1,25 @@
+/**
+ * The program: read the stack's config, build the platform, return the stack outputs.
+ * `index.ts` (pulumi up/preview), the tests and the offline render all run this one function.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig } from "./config";
+import { parsePlatformConfig } from "./config";
+import { OctoLLMPlatform } from "./platform";
+
+/** Parses the current stack's `octollm:*` config; throws ConfigError before anything registers. */
+export function readPlatformConfig(): PlatformConfig {
+  return parsePlatformConfig(pulumi.runtime.allConfig());
+}
+
+export function buildPlatform(config: PlatformConfig = readPlatformConfig()) {
+  const platform = new OctoLLMPlatform("octollm", { config });
+  return {
+    environment: config.environment,
+    namespaces: platform.namespaces,
+    storageClass: platform.storageClassName,
+    ingressHost: config.ingress.enabled ? config.ingress.host : undefined,
+    caCertificate: platform.caCertificate,
+    missingLlmKeys: platform.missingLlmKeys,
+  };
+}

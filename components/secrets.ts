@@ -1,0 +1,256 @@
+/**
+ * Platform secrets: credentials generated with @pulumi/random (stable across `pulumi up`: they
+ * live in the stack state), put into Kubernetes Secrets through `stringData`, and marked secret.
+ * LLM provider keys are never generated: they come from `pulumi config set --secret`.
+ * For private-CA TLS (dev/staging) a CA and a server certificate are made with @pulumi/tls.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import type { PlatformConfig } from "./config";
+import type { NamespaceRole } from "./foundation";
+import { standardLabels } from "./k8s/labels";
+
+/** Names of the Kubernetes Secrets every tier refers to. */
+export const SECRET_NAMES = {
+  /** CloudNativePG bootstrap owner credentials (kubernetes.io/basic-auth) */
+  postgresOwner: "postgres-owner-credentials",
+  /** what applications use: url, host, port, database, username, password */
+  database: "octollm-database",
+  redis: "redis-credentials",
+  qdrant: "qdrant-credentials",
+  jwt: "octollm-jwt",
+  llm: "llm-credentials",
+  grafanaAdmin: "grafana-admin",
+  tls: "octollm-tls",
+} as const;
+
+/** Keys inside those Secrets. */
+export const SECRET_KEYS = {
+  username: "username",
+  password: "password",
+  url: "url",
+  apiKey: "api-key",
+  jwt: "secret",
+  adminUser: "admin-user",
+  adminPassword: "admin-password",
+} as const;
+
+/** The env var and Secret key of an LLM provider's API key: openai → OPENAI_API_KEY / openai-api-key. */
+export function llmKey(provider: string): { env: string; key: string } {
+  return {
+    env: `${provider.toUpperCase().replace(/-/g, "_")}_API_KEY`,
+    key: `${provider}-api-key`,
+  };
+}
+
+/** ConfigMap holding the private CA certificate (public), for clients that must trust it. */
+export const CA_CONFIGMAP = "octollm-ca";
+
+/** In-cluster addresses derived from the stack's namespaces. */
+export function serviceHost(service: string, namespace: string): string {
+  return `${service}.${namespace}.svc.cluster.local`;
+}
+
+export interface PlatformSecretsArgs {
+  config: PlatformConfig;
+  namespaces: Record<NamespaceRole, pulumi.Output<string>>;
+}
+
+export class PlatformSecrets extends pulumi.ComponentResource {
+  /** the private CA certificate (PEM) in private-ca mode; public, safe to export */
+  public readonly caCertificate: pulumi.Output<string> | undefined;
+  /** LLM providers without a configured key */
+  public readonly missingLlmKeys: string[];
+
+  constructor(name: string, args: PlatformSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("octollm:foundation:PlatformSecrets", name, {}, opts);
+    const { config, namespaces } = args;
+    const instance = `octollm-${config.environment}`;
+    const labels = standardLabels({ name: "platform-secrets", component: "foundation", instance });
+    const child = { parent: this };
+    const ns = config.namespaces;
+
+    // URL-safe alphabets: these values end up inside connection URLs.
+    const password = (id: string, length: number) =>
+      new random.RandomPassword(
+        `${name}-${id}`,
+        { length, special: false, minLower: 2, minUpper: 2, minNumeric: 2 },
+        child,
+      );
+
+    const postgresPassword = password("postgres-owner", 32);
+    const redisPassword = password("redis", 32);
+    const qdrantKey = password("qdrant-api-key", 48);
+    const grafanaPassword = password("grafana-admin", 32);
+    const jwt: pulumi.Output<string> = config.secrets.jwtSecret
+      ? pulumi.secret(config.secrets.jwtSecret)
+      : password("jwt", 64).result;
+
+    const secret = (
+      id: string,
+      secretName: string,
+      namespace: pulumi.Output<string>,
+      data: Record<string, pulumi.Input<string>>,
+      type = "Opaque",
+    ) =>
+      new k8s.core.v1.Secret(
+        `${name}-${id}`,
+        {
+          metadata: { name: secretName, namespace, labels },
+          type,
+          stringData: pulumi.secret(pulumi.output(data)),
+        },
+        { ...child, additionalSecretOutputs: ["data", "stringData"] },
+      );
+
+    const pg = config.dataStores.postgres;
+    const pgHost = serviceHost("postgres-rw", ns.workloads);
+    const sslmode = pg.requireTls ? "require" : "prefer";
+    secret(
+      "postgres-owner",
+      SECRET_NAMES.postgresOwner,
+      namespaces.workloads,
+      { username: pg.owner, password: postgresPassword.result },
+      "kubernetes.io/basic-auth",
+    );
+    secret("database", SECRET_NAMES.database, namespaces.workloads, {
+      host: pgHost,
+      port: "5432",
+      database: pg.database,
+      username: pg.owner,
+      password: postgresPassword.result,
+      url: pulumi.interpolate`postgresql://${pg.owner}:${postgresPassword.result}@${pgHost}:5432/${pg.database}?sslmode=${sslmode}`,
+    });
+
+    const redis = config.dataStores.redis;
+    const redisUrl =
+      redis.mode === "sentinel"
+        ? pulumi.interpolate`redis+sentinel://:${redisPassword.result}@${serviceHost("redis-sentinel", ns.workloads)}:26379/mymaster/0`
+        : pulumi.interpolate`redis://:${redisPassword.result}@${serviceHost("redis", ns.workloads)}:6379/0`;
+    // The reflex layer lives in its own namespace and Secrets are namespaced: it gets a copy.
+    for (const role of ["workloads", "reflex"] as const) {
+      secret(`redis-${role}`, SECRET_NAMES.redis, namespaces[role], {
+        password: redisPassword.result,
+        url: redisUrl,
+      });
+    }
+    secret("qdrant", SECRET_NAMES.qdrant, namespaces.workloads, {
+      [SECRET_KEYS.apiKey]: qdrantKey.result,
+    });
+    secret("jwt", SECRET_NAMES.jwt, namespaces.workloads, { [SECRET_KEYS.jwt]: jwt });
+    secret("grafana-admin", SECRET_NAMES.grafanaAdmin, namespaces.system, {
+      [SECRET_KEYS.adminUser]: "admin",
+      [SECRET_KEYS.adminPassword]: grafanaPassword.result,
+    });
+
+    const llmData: Record<string, pulumi.Input<string>> = {};
+    this.missingLlmKeys = [];
+    for (const provider of config.llm.providers) {
+      const value = config.secrets.llmApiKeys[provider];
+      if (value) llmData[llmKey(provider).key] = pulumi.secret(value);
+      else this.missingLlmKeys.push(provider);
+    }
+    for (const provider of this.missingLlmKeys) {
+      pulumi.log.warn(
+        `LLM provider "${provider}" has no API key: pods start without ${llmKey(provider).env}. ` +
+          `Set it with: pulumi config set --secret --path 'octollm:secrets.llmApiKeys.${provider}' <key>`,
+        this,
+      );
+    }
+    secret("llm", SECRET_NAMES.llm, namespaces.workloads, llmData);
+
+    this.caCertificate = undefined;
+    if (config.ingress.enabled && config.ingress.tls.mode === "private-ca") {
+      this.caCertificate = this.privateCa(name, config, namespaces, labels);
+    }
+
+    this.registerOutputs({
+      caCertificate: this.caCertificate,
+      missingLlmKeys: this.missingLlmKeys,
+    });
+  }
+
+  /** A CA and a server certificate for the ingress host, as kubernetes.io/tls Secrets. */
+  private privateCa(
+    name: string,
+    config: PlatformConfig,
+    namespaces: Record<NamespaceRole, pulumi.Output<string>>,
+    labels: Record<string, string>,
+  ): pulumi.Output<string> {
+    const child = { parent: this };
+    const caKey = new tls.PrivateKey(
+      `${name}-ca-key`,
+      { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      child,
+    );
+    const ca = new tls.SelfSignedCert(
+      `${name}-ca`,
+      {
+        privateKeyPem: caKey.privateKeyPem,
+        isCaCertificate: true,
+        validityPeriodHours: 24 * 365 * 2,
+        earlyRenewalHours: 24 * 30,
+        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+        subject: { commonName: `OctoLLM ${config.environment} CA`, organization: "OctoLLM" },
+      },
+      child,
+    );
+    const serverKey = new tls.PrivateKey(
+      `${name}-server-key`,
+      { algorithm: "ECDSA", ecdsaCurve: "P256" },
+      child,
+    );
+    const csr = new tls.CertRequest(
+      `${name}-server-csr`,
+      {
+        privateKeyPem: serverKey.privateKeyPem,
+        dnsNames: [config.ingress.host],
+        subject: { commonName: config.ingress.host, organization: "OctoLLM" },
+      },
+      child,
+    );
+    const server = new tls.LocallySignedCert(
+      `${name}-server-cert`,
+      {
+        certRequestPem: csr.certRequestPem,
+        caPrivateKeyPem: caKey.privateKeyPem,
+        caCertPem: ca.certPem,
+        validityPeriodHours: 24 * 90,
+        earlyRenewalHours: 24 * 30,
+        allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+      },
+      child,
+    );
+    // One Ingress per backend namespace (nginx merges them), so each namespace holds the cert.
+    for (const role of ["workloads", "reflex"] as const) {
+      new k8s.core.v1.Secret(
+        `${name}-tls-${role}`,
+        {
+          metadata: { name: SECRET_NAMES.tls, namespace: namespaces[role], labels },
+          type: "kubernetes.io/tls",
+          stringData: pulumi.secret(
+            pulumi
+              .all([server.certPem, ca.certPem, serverKey.privateKeyPem])
+              .apply(([cert, caPem, key]) => ({
+                "tls.crt": `${cert}${caPem}`,
+                "tls.key": key,
+                "ca.crt": caPem,
+              })),
+          ),
+        },
+        { ...child, additionalSecretOutputs: ["data", "stringData"] },
+      );
+    }
+    new k8s.core.v1.ConfigMap(
+      `${name}-ca-bundle`,
+      {
+        metadata: { name: CA_CONFIGMAP, namespace: namespaces.workloads, labels },
+        data: { "ca.crt": ca.certPem },
+      },
+      child,
+    );
+    return ca.certPem;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Runs the real program (components/program.ts#buildPlatform, the function index.ts runs) for
+ * one stack under Pulumi mocks — no CLI, no cluster — and captures every registered resource
+ * with its type, name, parent, options and inputs. The offline render and the tests use this.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import { parse as parseYaml } from "yaml";
+
+export const PROJECT = "octollm";
+export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REDACTED = "<redacted>";
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+
+export interface RegisteredResource {
+  type: string;
+  name: string;
+  urn: string;
+  custom: boolean;
+  /** URN of the parent resource */
+  parent?: string;
+  /** URNs this resource depends on (dependsOn and resource inputs) */
+  dependencies: string[];
+  protect: boolean;
+  retainOnDelete: boolean;
+  ignoreChanges: string[];
+  /** inputs with every Pulumi secret replaced by `<redacted>` */
+  inputs: Record<string, unknown>;
+}
+
+export interface StackRun {
+  stack: string;
+  resources: RegisteredResource[];
+  /** the stack outputs the program returned, resolved, secrets redacted */
+  outputs: Record<string, unknown>;
+  /** warnings logged with pulumi.log.warn */
+  warnings: string[];
+}
+
+/** `octollm:*` config of a stack file, as Pulumi hands it to a program (objects as JSON text). */
+export function loadStackConfig(stack: string, root = REPO_ROOT): Record<string, string> {
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) throw new UnknownStackError(stack, listStacks(root));
+  const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as {
+    config?: Record<string, unknown>;
+  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    // `secure:` values are encrypted with the stack's secrets provider; offline they are absent.
+    if (isPlainObject(value) && "secure" in value && Object.keys(value).length === 1) continue;
+    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
+export function listStacks(root = REPO_ROOT): string[] {
+  return fs
+    .readdirSync(root)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+export class UnknownStackError extends Error {
+  constructor(stack: string, known: string[]) {
+    super(`unknown stack "${stack}": no Pulumi.${stack}.yaml (stacks: ${known.join(", ")})`);
+    this.name = "UnknownStackError";
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Replaces Pulumi secrets (at any depth) with `<redacted>` and resource references with their URN. */
+export function redactSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactSecrets);
+  if (!isPlainObject(value)) return value;
+  if (value[SECRET_SIG_KEY] === SECRET_SIG) return REDACTED;
+  if (value[SECRET_SIG_KEY] === RESOURCE_SIG) return value.urn;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)]));
+}
+
+/** Deterministic outputs for providers whose real values come from a cloud or a crypto library. */
+function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+  const inputs = args.inputs as Record<string, unknown>;
+  switch (args.type) {
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: `mock-${args.name}-${"x".repeat(Number(inputs.length ?? 16))}` };
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        ...inputs,
+        privateKeyPem: `-----BEGIN PRIVATE KEY-----\nmock-${args.name}\n-----END PRIVATE KEY-----\n`,
+        publicKeyPem: "mock",
+      };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return {
+        ...inputs,
+        certPem: `-----BEGIN CERTIFICATE-----\nmock-${args.name}\n-----END CERTIFICATE-----\n`,
+      };
+    case "tls:index/certRequest:CertRequest":
+      return {
+        ...inputs,
+        certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\nmock-${args.name}\n-----END CERTIFICATE REQUEST-----\n`,
+      };
+    default:
+      return inputs;
+  }
+}
+
+interface Captured {
+  type: string;
+  name: string;
+  custom: boolean;
+  inputs: Record<string, unknown>;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDependenciesList(): string[];
+  getIgnorechangesList(): string[];
+}
+
+interface RegisterResponse {
+  getUrn(): string;
+}
+
+type Monitor = {
+  registerResource(
+    req: RegisterRequest,
+    cb: (err: unknown, res?: RegisterResponse) => void,
+  ): Promise<void>;
+};
+
+// Pulumi's runtime state is process-global: runs are serialised.
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs the program for `stack` with its real Pulumi.<stack>.yaml, or with `config` (raw
+ * `octollm:*` values; objects are JSON-encoded like Pulumi does) merged over it.
+ */
+export function runStack(
+  stack: string,
+  options: { config?: Record<string, unknown>; root?: string } = {},
+): Promise<StackRun> {
+  const run = queue.then(() => runStackNow(stack, options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function runStackNow(
+  stack: string,
+  options: { config?: Record<string, unknown>; root?: string },
+): Promise<StackRun> {
+  const config: Record<string, string> = { ...loadStackConfig(stack, options.root) };
+  for (const [key, value] of Object.entries(options.config ?? {})) {
+    if (value === undefined) delete config[key];
+    else config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  // No resource may see a real cluster, whatever the caller's environment says.
+  delete process.env.KUBECONFIG;
+  pulumi.runtime.setAllConfig(config, []);
+
+  const captured: Captured[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        captured.push({
+          type: args.type,
+          name: args.name,
+          custom: args.custom ?? false,
+          inputs: args.inputs as Record<string, unknown>,
+        });
+        return { id: args.custom ? `${args.name}-id` : "", state: mockState(args) };
+      },
+      call: (args) => args.inputs as Record<string, unknown>,
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+
+  const requests: {
+    type: string;
+    name: string;
+    urn?: string;
+    parent: string;
+    protect: boolean;
+    retain: boolean;
+    deps: string[];
+    ignore: string[];
+  }[] = [];
+  const monitor = settings.getMonitor() as unknown as Monitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    const record = {
+      type: req.getType(),
+      name: req.getName(),
+      parent: req.getParent(),
+      protect: req.getProtect(),
+      retain: req.getRetainondelete(),
+      deps: req.getDependenciesList(),
+      ignore: req.getIgnorechangesList(),
+      urn: undefined as string | undefined,
+    };
+    requests.push(record);
+    return register(req, (err, res) => {
+      if (res) record.urn = res.getUrn();
+      cb(err, res);
+    });
+  };
+
+  const warnings: string[] = [];
+  const originalWarn = pulumi.log.warn;
+  pulumi.log.warn = (msg: string) => {
+    warnings.push(msg);
+    return Promise.resolve();
+  };
+  try {
+    // Imported here so that the program module loads after the mocks are in place.
+    const { buildPlatform } = await import("../components/program");
+    const outputs = buildPlatform();
+    const resolved = await resolveOutputs(outputs);
+    await settings.waitForRPCs();
+
+    const resources = captured.map((c, i): RegisteredResource => {
+      const req = requests.find((r) => r.type === c.type && r.name === c.name) ?? requests[i];
+      return {
+        type: c.type,
+        name: c.name,
+        urn: req?.urn ?? "",
+        custom: c.custom,
+        parent: req?.parent || undefined,
+        dependencies: req?.deps ?? [],
+        protect: req?.protect ?? false,
+        retainOnDelete: req?.retain ?? false,
+        ignoreChanges: req?.ignore ?? [],
+        inputs: redactSecrets(c.inputs) as Record<string, unknown>,
+      };
+    });
+    return { stack, resources, outputs: resolved, warnings };
+  } finally {
+    pulumi.log.warn = originalWarn;
+  }
+}
+
+/** Resolves every Output in the program's result; secret outputs come back as `<redacted>`. */
+async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const entries = await Promise.all(
+    Object.entries(outputs).map(async ([key, value]) => {
+      const output = pulumi.output(value);
+      const secret = await output.isSecret;
+      const plain = await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)));
+      return [key, secret ? REDACTED : plain] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
+}
