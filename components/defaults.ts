@@ -366,6 +366,9 @@ export const STAGING_OVERRIDES = {
     { name: "retriever", replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) },
   ],
   dataStores: {
+    // StorageClasses are cluster-wide: a distinct name keeps staging from colliding with
+    // production when both stacks share a cluster.
+    storageClass: { name: "octollm-staging-fast-ssd" },
     postgres: {
       instances: 2,
       synchronousReplicas: 0,

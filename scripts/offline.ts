@@ -7,6 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+
+/** Internal to @pulumi/pulumi but exported at runtime: resolves when every RPC has finished. */
+const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
 import { parse as parseYaml } from "yaml";
 
 export const PROJECT = "octollm";
@@ -231,7 +234,7 @@ async function runStackNow(
     const { buildPlatform } = await import("../components/program");
     const outputs = buildPlatform();
     const resolved = await resolveOutputs(outputs);
-    await settings.waitForRPCs();
+    await waitForRPCs();
 
     const resources = captured.map((c, i): RegisteredResource => {
       const req = requests.find((r) => r.type === c.type && r.name === c.name) ?? requests[i];
@@ -258,9 +261,13 @@ async function runStackNow(
 async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
     Object.entries(outputs).map(async ([key, value]) => {
-      const output = pulumi.output(value);
+      const output = pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown> & {
+        isSecret: Promise<boolean>;
+      };
       const secret = await output.isSecret;
-      const plain = await new Promise<unknown>((resolve) => output.apply((v) => resolve(v)));
+      const plain = await new Promise<unknown>((resolve) =>
+        output.apply((v: unknown) => resolve(v)),
+      );
       return [key, secret ? REDACTED : plain] as const;
     }),
   );
