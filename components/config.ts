@@ -871,6 +871,19 @@ export function parsePlatformConfig(
     );
     throw new ConfigError(problems);
   }
+  if (Array.isArray(overrides.arms)) {
+    // Entries merge into the defaults by name, so a repeated name would silently merge twice.
+    const seen = new Set<unknown>();
+    for (const entry of overrides.arms as unknown[]) {
+      const name = isPlainObject(entry) ? entry.name : undefined;
+      if (seen.has(name)) {
+        problems.push(
+          `octollm:arms[${String(name)}].name: got ${JSON.stringify(name)} twice; each arm name may appear once`,
+        );
+      }
+      seen.add(name);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const env = environment as Environment;
   const merged = mergeConfig(environmentDefaults(env), overrides, [], (name) =>

@@ -509,7 +509,7 @@ export const DEV_OVERRIDES = {
       storage: "10Gi",
     }),
     workloads: budget({
-      cpu: "3",
+      cpu: "2500m",
       memory: "5Gi",
       limitsCpu: "12",
       limitsMemory: "16Gi",

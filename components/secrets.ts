@@ -100,7 +100,10 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         {
           metadata: { name: secretName, namespace, labels },
           type,
-          stringData: pulumi.secret(pulumi.output(data)),
+          // Each value is secret on its own so the keys stay visible to reviews and policies.
+          stringData: Object.fromEntries(
+            Object.entries(data).map(([k, v]) => [k, pulumi.secret(v)]),
+          ),
         },
         { ...child, additionalSecretOutputs: ["data", "stringData"] },
       );
@@ -230,15 +233,11 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         {
           metadata: { name: SECRET_NAMES.tls, namespace: namespaces[role], labels },
           type: "kubernetes.io/tls",
-          stringData: pulumi.secret(
-            pulumi
-              .all([server.certPem, ca.certPem, serverKey.privateKeyPem])
-              .apply(([cert, caPem, key]) => ({
-                "tls.crt": `${cert}${caPem}`,
-                "tls.key": key,
-                "ca.crt": caPem,
-              })),
-          ),
+          stringData: {
+            "tls.crt": pulumi.secret(pulumi.interpolate`${server.certPem}${ca.certPem}`),
+            "tls.key": pulumi.secret(serverKey.privateKeyPem),
+            "ca.crt": ca.certPem,
+          },
         },
         { ...child, additionalSecretOutputs: ["data", "stringData"] },
       );

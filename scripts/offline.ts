@@ -27,6 +27,8 @@ export interface RegisteredResource {
   custom: boolean;
   /** URN of the parent resource */
   parent?: string;
+  /** provider reference (`<provider urn>::<id>`) the resource is managed with */
+  provider?: string;
   /** URNs this resource depends on (dependsOn and resource inputs) */
   dependencies: string[];
   protect: boolean;
@@ -84,9 +86,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets);
   if (!isPlainObject(value)) return value;
-  if (value[SECRET_SIG_KEY] === SECRET_SIG) return REDACTED;
+  if (value[SECRET_SIG_KEY] === SECRET_SIG) return redactLeaves(value.value);
   if (value[SECRET_SIG_KEY] === RESOURCE_SIG) return value.urn;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)]));
+}
+
+/** A secret keeps its shape (keys stay reviewable) but every scalar in it becomes `<redacted>`. */
+function redactLeaves(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redactLeaves);
+  if (isPlainObject(value)) {
+    if (value[SECRET_SIG_KEY] !== undefined) return redactSecrets(value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactLeaves(v)]));
+  }
+  return value === undefined || value === null ? value : REDACTED;
 }
 
 /** Deterministic outputs for providers whose real values come from a cloud or a crypto library. */
@@ -118,6 +130,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, unknow
 }
 
 interface Captured {
+  provider?: string;
   type: string;
   name: string;
   custom: boolean;
@@ -179,6 +192,7 @@ async function runStackNow(
     {
       newResource: (args) => {
         captured.push({
+          provider: args.provider,
           type: args.type,
           name: args.name,
           custom: args.custom ?? false,
@@ -244,6 +258,7 @@ async function runStackNow(
         urn: req?.urn ?? "",
         custom: c.custom,
         parent: req?.parent || undefined,
+        provider: c.provider || undefined,
         dependencies: req?.deps ?? [],
         protect: req?.protect ?? false,
         retainOnDelete: req?.retain ?? false,

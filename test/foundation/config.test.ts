@@ -1,0 +1,295 @@
+import { describe, expect, it } from "vitest";
+import {
+  ConfigError,
+  cronProblem,
+  environmentDefaults,
+  parsePlatformConfig,
+  redisBytes,
+} from "../../components/config";
+import { loadStackConfig } from "../../scripts/offline";
+import { STACKS } from "../harness";
+
+/** Parses production with extra raw `octollm:*` overrides and returns the error lines. */
+function problemsOf(overrides: Record<string, unknown>, environment = "production"): string[] {
+  const raw: Record<string, string> = { "octollm:environment": environment };
+  for (const [k, v] of Object.entries(overrides))
+    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
+  try {
+    parsePlatformConfig(raw);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error("expected the configuration to be rejected");
+}
+
+describe("stack configuration", () => {
+  it.each(STACKS)("parses the real Pulumi.%s.yaml into a frozen, typed config", (stack) => {
+    const config = parsePlatformConfig(loadStackConfig(stack));
+    expect(config.environment).toBe(stack);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.arms[0].resources.requests)).toBe(true);
+    expect(() => {
+      (config as { environment: string }).environment = "x";
+    }).toThrow();
+  });
+
+  it("carries the seed values in production", () => {
+    const c = parsePlatformConfig({ "octollm:environment": "production" });
+    expect(c.orchestrator.replicas).toBe(3);
+    expect(c.orchestrator.hpa).toMatchObject({
+      minReplicas: 3,
+      maxReplicas: 10,
+      targetCpuUtilization: 70,
+      targetMemoryUtilization: 80,
+    });
+    expect(c.orchestrator.hpa.behavior.scaleDown).toMatchObject({
+      stabilizationWindowSeconds: 300,
+      policies: [{ type: "Percent", value: 50, periodSeconds: 60 }],
+    });
+    expect(c.orchestrator.resources).toEqual({
+      requests: { cpu: "500m", memory: "512Mi" },
+      limits: { cpu: "2", memory: "2Gi" },
+    });
+    const coder = c.arms.find((a) => a.name === "coder");
+    expect(coder).toMatchObject({
+      port: 8102,
+      replicas: 5,
+      hpa: { minReplicas: 5, maxReplicas: 20 },
+    });
+    expect(c.arms.map((a) => [a.name, a.port])).toEqual([
+      ["coder", 8102],
+      ["judge", 8103],
+      ["executor", 8104],
+      ["planner", 8105],
+      ["retriever", 8106],
+    ]);
+    expect(c.dataStores.postgres).toMatchObject({ instances: 3, storage: "100Gi" });
+    expect(c.dataStores.redis).toMatchObject({
+      replicas: 3,
+      sentinelQuorum: 2,
+      maxmemory: "2gb",
+      maxmemoryPolicy: "allkeys-lru",
+      storage: "10Gi",
+    });
+    expect(c.dataStores.qdrant).toMatchObject({ replicas: 3, storage: "50Gi", clusterMode: true });
+    expect(c.reflexLayer).toMatchObject({
+      port: 8080,
+      resources: { requests: { cpu: "2", memory: "512Mi" }, limits: { cpu: "4", memory: "1Gi" } },
+    });
+    expect(c.dataStores.storageClass.name).toBe("octollm-fast-ssd");
+    expect(c.ingress.host).toBe("api.octollm.io");
+  });
+
+  it("keeps dev small enough for a 4 CPU / 8 GiB laptop cluster at its quota", () => {
+    const d = parsePlatformConfig({ "octollm:environment": "dev" });
+    const q = d.quotas;
+    const cpu = (s: string) => (s.endsWith("m") ? Number(s.slice(0, -1)) / 1000 : Number(s));
+    const gi = (s: string) =>
+      s.endsWith("Gi") ? Number(s.slice(0, -2)) : Number(s.slice(0, -2)) / 1024;
+    const totalCpu =
+      cpu(q.system.quota["requests.cpu"]) +
+      cpu(q.workloads.quota["requests.cpu"]) +
+      cpu(q.reflex.quota["requests.cpu"]);
+    const totalMem =
+      gi(q.system.quota["requests.memory"]) +
+      gi(q.workloads.quota["requests.memory"]) +
+      gi(q.reflex.quota["requests.memory"]);
+    expect(totalCpu).toBeLessThanOrEqual(4);
+    expect(totalMem).toBeLessThanOrEqual(8);
+    expect(d.dataStores.redis.mode).toBe("standalone");
+  });
+
+  it("lets a stack override one arm by name and add a new one with a port only", () => {
+    const c = parsePlatformConfig({
+      "octollm:environment": "staging",
+      "octollm:arms": JSON.stringify([
+        { name: "coder", replicas: 3, hpa: { minReplicas: 3 } },
+        { name: "summarizer", port: 8107 },
+      ]),
+    });
+    expect(c.arms.find((a) => a.name === "coder")?.replicas).toBe(3);
+    expect(c.arms.find((a) => a.name === "judge")?.replicas).toBe(2);
+    const added = c.arms.find((a) => a.name === "summarizer");
+    expect(added).toMatchObject({
+      port: 8107,
+      image: { repository: "docker.io/octollm/summarizer-arm" },
+    });
+  });
+
+  it("keeps defaults per environment in one place, with staging between dev and production", () => {
+    const replicas = (env: "dev" | "staging" | "production") =>
+      (environmentDefaults(env).orchestrator as { replicas: number }).replicas;
+    expect(replicas("dev")).toBeLessThan(replicas("staging"));
+    expect(replicas("staging")).toBeLessThan(replicas("production"));
+  });
+});
+
+describe("bad input is rejected at parse time with key, value and what is allowed", () => {
+  it("names a missing or unknown environment", () => {
+    expect(problemsOf({}, "qa")).toEqual([
+      'octollm:environment: got "qa"; must be one of dev, staging, production',
+    ]);
+  });
+
+  it("rejects unknown top-level and nested keys", () => {
+    expect(problemsOf({ "octollm:replicaz": 3 })[0]).toMatch(
+      /^octollm:replicaz: unknown configuration key; allowed: octollm:environment/,
+    );
+    expect(problemsOf({ "octollm:orchestrator": { replicaz: 3 } })).toContainEqual(
+      expect.stringMatching(
+        /^octollm:orchestrator: unknown key "replicaz"; allowed here: image, replicas/,
+      ),
+    );
+  });
+
+  it("rejects wrong types", () => {
+    expect(problemsOf({ "octollm:orchestrator": { replicas: "three" } })).toContainEqual(
+      'octollm:orchestrator.replicas: got "three"; expected number, received string',
+    );
+  });
+
+  it("rejects zero or negative replicas", () => {
+    expect(problemsOf({ "octollm:orchestrator": { replicas: 0 } })).toContainEqual(
+      expect.stringMatching(/^octollm:orchestrator\.replicas: got 0; .*>=1/),
+    );
+    expect(problemsOf({ "octollm:arms": [{ name: "judge", replicas: -2 }] })).toContainEqual(
+      expect.stringMatching(/^octollm:arms\[judge\]\.replicas: got -2; .*>=1/),
+    );
+  });
+
+  it("rejects minReplicas above maxReplicas", () => {
+    expect(
+      problemsOf({ "octollm:arms": [{ name: "coder", hpa: { minReplicas: 25 } }] }),
+    ).toContainEqual(
+      "octollm:arms[coder].hpa.minReplicas: got 25; minReplicas 25 is above maxReplicas 20: must be ≤ maxReplicas",
+    );
+  });
+
+  it("rejects limits below requests", () => {
+    expect(
+      problemsOf({ "octollm:orchestrator": { resources: { limits: { memory: "256Mi" } } } }),
+    ).toContainEqual(
+      'octollm:orchestrator.resources.limits.memory: got "256Mi"; limit 256Mi is below the request 512Mi: a limit must be at least the request',
+    );
+  });
+
+  it("rejects unparsable quantities", () => {
+    expect(
+      problemsOf({ "octollm:orchestrator": { resources: { requests: { cpu: "2 cores" } } } }),
+    ).toContainEqual(
+      'octollm:orchestrator.resources.requests.cpu: got "2 cores"; must be a Kubernetes CPU quantity, e.g. 500m, 2, 512Mi, 1.5Gi',
+    );
+  });
+
+  it("rejects missing and `latest` image tags", () => {
+    expect(problemsOf({ "octollm:orchestrator": { image: { tag: "latest" } } })).toContainEqual(
+      'octollm:orchestrator.image.tag: got "latest"; must be a pinned version: `latest` changes under a running cluster',
+    );
+    expect(problemsOf({ "octollm:orchestrator": { image: { tag: "" } } })).toContainEqual(
+      expect.stringMatching(/^octollm:orchestrator\.image\.tag: got ""; must be an image tag/),
+    );
+    expect(
+      problemsOf({
+        "octollm:reflexLayer": { image: { repository: "docker.io/octollm/reflex:v2" } },
+      }),
+    ).toContainEqual(
+      expect.stringMatching(/^octollm:reflexLayer\.image\.repository: .*must not carry a tag/),
+    );
+  });
+
+  it("rejects a JWT secret under 32 characters without printing it", () => {
+    const problems = problemsOf({ "octollm:secrets": { jwtSecret: "short-secret-value" } });
+    expect(problems).toContainEqual(
+      "octollm:secrets.jwtSecret: got <redacted>; must be at least 32 characters",
+    );
+    expect(problems.join("\n")).not.toContain("short-secret-value");
+  });
+
+  it("rejects arm names that are not DNS labels", () => {
+    expect(problemsOf({ "octollm:arms": [{ name: "Code_Reviewer", port: 8110 }] })).toContainEqual(
+      expect.stringMatching(
+        /^octollm:arms\[Code_Reviewer\]\.name: got "Code_Reviewer"; must be a DNS label/,
+      ),
+    );
+  });
+
+  it("rejects duplicate arm names and ports", () => {
+    expect(
+      problemsOf({
+        "octollm:arms": [
+          { name: "x1", port: 8110 },
+          { name: "x1", port: 8111 },
+        ],
+      }),
+    ).toEqual(['octollm:arms[x1].name: got "x1" twice; each arm name may appear once']);
+    expect(
+      problemsOf({
+        "octollm:arms": [
+          { name: "x1", port: 8110 },
+          { name: "x2", port: 8110 },
+        ],
+      }),
+    ).toContainEqual(
+      "octollm:arms[x2].port: got 8110; port 8110 is already used by arm x1: each arm needs its own port",
+    );
+  });
+
+  it("rejects an arm port taken by another arm or service", () => {
+    expect(problemsOf({ "octollm:arms": [{ name: "summarizer", port: 8102 }] })).toContainEqual(
+      "octollm:arms[summarizer].port: got 8102; port 8102 is already used by arm coder: each arm needs its own port",
+    );
+    expect(problemsOf({ "octollm:arms": [{ name: "summarizer", port: 9090 }] })).toContainEqual(
+      "octollm:arms[summarizer].port: got 9090; port 9090 is already used by orchestrator metrics: each arm needs its own port",
+    );
+  });
+
+  it("rejects tier rules: Redis maxmemory over its limit, sync replicas ≥ instances, 1-replica Qdrant cluster, PDB over HPA min", () => {
+    expect(problemsOf({ "octollm:dataStores": { redis: { maxmemory: "3gb" } } })).toContainEqual(
+      'octollm:dataStores.redis.maxmemory: got "3gb"; maxmemory 3gb plus 25% headroom exceeds the memory limit 3Gi: raise the limit or lower maxmemory',
+    );
+    expect(
+      problemsOf({ "octollm:dataStores": { postgres: { synchronousReplicas: 3 } } }),
+    ).toContainEqual(
+      "octollm:dataStores.postgres.synchronousReplicas: got 3; 3 synchronous replicas need more than 3 instances: must be < instances",
+    );
+    expect(problemsOf({ "octollm:dataStores": { qdrant: { replicas: 1 } } })).toContainEqual(
+      "octollm:dataStores.qdrant.clusterMode: got true; cluster mode with 1 replica is not a cluster: needs ≥ 2 replicas (3 for quorum)",
+    );
+    expect(problemsOf({ "octollm:orchestrator": { pdb: { minAvailable: 3 } } })).toContainEqual(
+      "octollm:orchestrator.pdb.minAvailable: got 3; minAvailable 3 is not below the HPA minimum 3: the PDB would block every eviction (node drains hang)",
+    );
+  });
+
+  it("rejects invalid cron schedules and retentions", () => {
+    expect(problemsOf({ "octollm:backups": { redis: { schedule: "0 25 * * *" } } })).toContainEqual(
+      'octollm:backups.redis.schedule: got "0 25 * * *"; "0 25 * * *" is not a valid cron schedule: hour "25" is outside 0-23',
+    );
+    expect(problemsOf({ "octollm:backups": { qdrant: { retention: "a week" } } })).toContainEqual(
+      'octollm:backups.qdrant.retention: got "a week"; must be a retention like 7d, 4w or 1m (days, weeks, months)',
+    );
+  });
+
+  it("reports every problem at once, before anything is registered", () => {
+    const problems = problemsOf({
+      "octollm:orchestrator": { replicas: 0, image: { tag: "latest" } },
+      "octollm:ingress": { host: "Not A Host" },
+    });
+    expect(problems.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("helpers", () => {
+  it("reads Redis memory units like Redis does", () => {
+    expect(redisBytes("2gb")).toBe(2n * 1024n ** 3n);
+    expect(redisBytes("2g")).toBe(2_000_000_000n);
+    expect(redisBytes("512mb")).toBe(512n * 1024n ** 2n);
+  });
+
+  it("validates cron expressions", () => {
+    expect(cronProblem("0 2 * * *")).toBeUndefined();
+    expect(cronProblem("*/15 1-5 * * 1,3")).toBeUndefined();
+    expect(cronProblem("0 2 * *")).toMatch(/needs 5 fields/);
+    expect(cronProblem("61 2 * * *")).toMatch(/minute "61" is outside 0-59/);
+  });
+});
