@@ -1,0 +1,37 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import { describe, expect, it } from "vitest";
+import { loadStackConfig } from "../../scripts/offline";
+import { renderStack } from "../harness";
+
+const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+
+describe("index.ts", () => {
+  it("registers exactly what the harness and the offline render register (one code path)", async () => {
+    const viaHarness = await renderStack("production");
+
+    const registered = new Set<string>();
+    delete process.env.KUBECONFIG;
+    pulumi.runtime.setAllConfig(loadStackConfig("production"), []);
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          registered.add(`${args.type}::${args.name}`);
+          return { id: `${args.name}-id`, state: args.inputs as Record<string, unknown> };
+        },
+        call: (args) => args.inputs as Record<string, unknown>,
+      },
+      "octollm",
+      "production",
+      false,
+    );
+    const program = (await import("../../index")) as Record<string, unknown>;
+    await waitForRPCs();
+
+    expect(registered).toEqual(new Set(viaHarness.resources.map((r) => `${r.type}::${r.name}`)));
+    expect(program.environment).toBe("production");
+    expect(Object.keys(program)).toEqual(
+      expect.arrayContaining(["namespaces", "storageClass", "ingressHost", "missingLlmKeys"]),
+    );
+  });
+});
