@@ -792,7 +792,9 @@ function formatPath(path: PropertyKey[], input: unknown): string {
   let node: unknown = input;
   path.forEach((segment, i) => {
     const arm =
-      i === 1 && path[0] === "arms" && Array.isArray(node) ? node[segment as number] : undefined;
+      i === 1 && path[0] === "arms" && Array.isArray(node)
+        ? (node[segment as number] as unknown)
+        : undefined;
     if (typeof segment === "number") {
       const name = isPlainObject(arm) && typeof arm.name === "string" ? arm.name : String(segment);
       text += `[${name}]`;

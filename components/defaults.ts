@@ -552,7 +552,8 @@ export function newArmDefaults(environment: "dev" | "staging" | "production", na
       : environment === "staging"
         ? { replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) }
         : { replicas: 1, resources: res("50m", "128Mi", "200m", "512Mi"), hpa: hpa(1, 2) };
-  const { port: _port, ...template } = arm(
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the stack entry supplies the port
+  const { port, ...template } = arm(
     name,
     0,
     sizing.replicas,

@@ -156,7 +156,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       else this.missingLlmKeys.push(provider);
     }
     for (const provider of this.missingLlmKeys) {
-      pulumi.log.warn(
+      void pulumi.log.warn(
         `LLM provider "${provider}" has no API key: pods start without ${llmKey(provider).env}. ` +
           `Set it with: pulumi config set --secret --path 'octollm:secrets.llmApiKeys.${provider}' <key>`,
         this,

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 
 /** Internal to @pulumi/pulumi but exported at runtime: resolves when every RPC has finished. */
-const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+const { waitForRPCs } = settings as unknown as { waitForRPCs: () => Promise<void> };
 import { parse as parseYaml } from "yaml";
 
 export const PROJECT = "octollm";
@@ -276,7 +276,7 @@ async function runStackNow(
 async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
     Object.entries(outputs).map(async ([key, value]) => {
-      const output = pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown> & {
+      const output = pulumi.output(value) as pulumi.Output<unknown> & {
         isSecret: Promise<boolean>;
       };
       const secret = await output.isSecret;

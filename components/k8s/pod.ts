@@ -13,13 +13,14 @@
  * the pod template as the `octollm.io/policy-exemption` annotation the policy pack reads.
  */
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import type { HttpProbeConfig, ImageConfig, Resources } from "../config";
 import { imageRef } from "../config";
 import type { Labels } from "./labels";
 import type { PodExemption } from "./exemptions";
 import { EXEMPTION_ANNOTATION, exemptionAnnotation } from "./exemptions";
 
-type Input<T> = import("@pulumi/pulumi").Input<T>;
+type Input<T> = pulumi.Input<T>;
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
 type VolumeMount = k8s.types.input.core.v1.VolumeMount;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadStackConfig } from "../../scripts/offline";
 import { renderStack } from "../harness";
 
-const waitForRPCs = (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+const { waitForRPCs } = settings as unknown as { waitForRPCs: () => Promise<void> };
 
 describe("index.ts", () => {
   it("registers exactly what the harness and the offline render register (one code path)", async () => {
