@@ -256,6 +256,18 @@ const storageClass = z.strictObject({
     .describe("CSI driver, e.g. ebs.csi.aws.com, pd.csi.storage.gke.io"),
   parameters: z
     .record(z.string(), z.string())
+    // Drivers spell encryption differently; accept the known spellings, refuse its absence.
+    .refine(
+      (p) =>
+        p.encrypted === "true" ||
+        "disk-encryption-kms-key" in p ||
+        "diskEncryptionSetID" in p ||
+        "kmsKeyId" in p,
+      {
+        message:
+          'must enable encryption at rest: encrypted: "true" (EBS, local), kmsKeyId, disk-encryption-kms-key (GKE) or diskEncryptionSetID (AKS)',
+      },
+    )
     .describe("driver parameters; must enable encryption"),
 });
 

@@ -106,7 +106,9 @@ describe("hardened pod builder", () => {
       apiAccess: { reason: "leader election" },
     });
     expect((t as any).spec.automountServiceAccountToken).toBe(true);
-    expect((t as any).metadata.annotations).toMatchObject({ "octollm.io/api-access": "leader election" });
+    expect((t as any).metadata.annotations).toMatchObject({
+      "octollm.io/api-access": "leader election",
+    });
   });
 
   it("refuses root or system UIDs, `latest` and host ports without the exemption", () => {
@@ -157,7 +159,9 @@ describe("hardened pod builder", () => {
     expect(s.dnsPolicy).toBe("ClusterFirstWithHostNet");
     expect(s.containers[0].ports[0]).toMatchObject({ containerPort: 8080, hostPort: 8080 });
     expect(s.containers[0].securityContext.capabilities).toEqual({ drop: ["ALL"] });
-    const exemptions = parseExemptionAnnotation((t as any).metadata.annotations?.[EXEMPTION_ANNOTATION]);
+    const exemptions = parseExemptionAnnotation(
+      (t as any).metadata.annotations?.[EXEMPTION_ANNOTATION],
+    );
     expect([...exemptions.keys()]).toEqual(["pod-security-standards"]);
     expect(exemptions.get("pod-security-standards")).toMatch(/reflex layer/);
   });
