@@ -1,0 +1,94 @@
+/**
+ * Capacity family: every namespace's ResourceQuota holds its workloads at peak — HPA maxima,
+ * DaemonSets on every node, StatefulSet volume claims × replicas, CloudNativePG instances × their
+ * resources and volumes — or the policy says which quota key is short, and by how much.
+ */
+import { subtract } from "../components/k8s/quantity";
+import type { OctoPolicy } from "./lib/policy";
+import type { CapacityRow } from "./lib/capacity";
+import { QUOTA_KEYS, computeCapacity, formatQuota } from "./lib/capacity";
+import type { StackResource } from "./lib/stack";
+import { indexStack } from "./lib/stack";
+
+export interface CapacityConfig {
+  /** schedulable nodes: a DaemonSet runs one pod on each */
+  nodeCount?: number;
+}
+
+export const QUOTA_CAPACITY = "quota-capacity-at-peak";
+
+/** The capacity rows of a stack (what the policy checks, and what the report prints). */
+export function capacityRows(
+  resources: readonly StackResource[],
+  nodeCount: number,
+): CapacityRow[] {
+  return computeCapacity(indexStack(resources), nodeCount);
+}
+
+/** "requests.cpu 55 exceeds the quota 32 by 23 (largest: …)" for each key that does not fit. */
+export function shortfalls(row: CapacityRow): string[] {
+  const out: string[] = [];
+  for (const key of QUOTA_KEYS) {
+    const hard = row.exact.hard[key];
+    const cell = row.cells[key];
+    if (!hard || cell.fits) continue;
+    const over = subtract(row.exact.peak[key], hard);
+    const top = row.contributors
+      .filter((c) => c.peak[key] !== undefined && c.peak[key] !== "0")
+      .map((c) => ({ c, v: c.peak[key] as string }))
+      .sort((a, b) => cellValue(b.v) - cellValue(a.v))
+      .slice(0, 3)
+      .map(({ c, v }) => `${c.resource} ${v} at ${c.peakReplicas} replica(s)`);
+    out.push(
+      `${key} ${cell.peak} exceeds the quota ${cell.hard} by ${formatQuota(key, over)} (largest: ${top.join("; ")})`,
+    );
+  }
+  return out;
+}
+
+/** Orders contributor strings by size (they are formatted quantities). */
+function cellValue(text: string): number {
+  const m = /^([\d.]+)(m|Ki|Mi|Gi|Ti|Pi|Ei)?$/.exec(text);
+  if (!m) return 0;
+  const f: Record<string, number> = {
+    m: 1e-3,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+  };
+  return Number(m[1]) * (m[2] ? f[m[2]] : 1);
+}
+
+export const quotaCapacityAtPeak: OctoPolicy = {
+  name: QUOTA_CAPACITY,
+  description:
+    "Each namespace's ResourceQuota holds its workloads at peak: HPA maxReplicas, DaemonSets × nodeCount, Jobs/CronJobs running, StatefulSet claims × replicas, CloudNativePG instances × resources and volumes.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      nodeCount: {
+        type: "integer",
+        minimum: 1,
+        default: 1,
+        description: "schedulable nodes in the target cluster (DaemonSet pods at peak)",
+      },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const nodeCount = args.getConfig<CapacityConfig>().nodeCount ?? 1;
+    const index = indexStack(args.resources);
+    for (const row of capacityRows(args.resources, nodeCount)) {
+      if (row.fits) continue;
+      const quota = index.inNamespace("kubernetes:core/v1:ResourceQuota", row.namespace)[0];
+      reportViolation(
+        `namespace ${row.namespace}: at peak (HPA maxima, DaemonSets × ${nodeCount} node(s)) the workloads do not fit ResourceQuota ${row.quotas.join(", ")}: ${shortfalls(row).join("; ")}`,
+        quota?.urn,
+      );
+    }
+  },
+};
+
+export const capacityPolicies: OctoPolicy[] = [quotaCapacityAtPeak];

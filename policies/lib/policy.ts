@@ -1,0 +1,62 @@
+/**
+ * Small helpers for writing policies: a validation that runs for every workload (pod template
+ * owner) and one that runs for one kind, both in the shape @pulumi/policy calls.
+ */
+import type {
+  ReportViolation,
+  ResourceValidation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
+import type { PodSpec, PodTemplate, Props } from "./k8s";
+import { WORKLOAD_TYPES, describeResource, podTemplateOf } from "./k8s";
+
+export type OctoPolicy = ResourceValidationPolicy | StackValidationPolicy;
+
+export interface WorkloadContext {
+  type: string;
+  props: Props;
+  template: PodTemplate | undefined;
+  spec: PodSpec | undefined;
+  /** `Kind namespace/name` */
+  label: string;
+  args: ResourceValidationArgs;
+}
+
+/** Runs `fn` for Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs. */
+export function validateWorkload(
+  fn: (w: WorkloadContext, report: ReportViolation) => void,
+): ResourceValidation {
+  return (args, reportViolation) => {
+    if (!WORKLOAD_TYPES.has(args.type)) return;
+    const props = args.props as Props;
+    const template = podTemplateOf(args.type, props);
+    fn(
+      {
+        type: args.type,
+        props,
+        template,
+        spec: template?.spec,
+        label: describeResource(args.type, props, args.name),
+        args,
+      },
+      reportViolation,
+    );
+  };
+}
+
+/** Runs `fn` only for resources of one Pulumi type token (the fast path the server skips on). */
+export function validateType(
+  type: string,
+  fn: (props: Props, label: string, args: ResourceValidationArgs, report: ReportViolation) => void,
+): ResourceValidation {
+  const validation: ResourceValidation & { __pulumiType?: string } = (args, reportViolation) => {
+    if (args.type !== type) return;
+    const props = args.props as Props;
+    fn(props, describeResource(args.type, props, args.name), args, reportViolation);
+  };
+  // Same marker validateResourceOfType attaches: the analyzer skips other types without a call.
+  validation.__pulumiType = type;
+  return validation;
+}

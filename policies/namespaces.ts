@@ -1,0 +1,91 @@
+/**
+ * Namespaces family: every namespace that runs pods is declared by the stack with Pod Security
+ * Admission labels, a ResourceQuota, a LimitRange and a default-deny NetworkPolicy.
+ */
+import { TYPES, asArray, metaOf } from "./lib/k8s";
+import type { OctoPolicy } from "./lib/policy";
+import type { LabelSelector } from "./lib/stack";
+import { indexStack } from "./lib/stack";
+
+const PSS_LEVELS = ["privileged", "baseline", "restricted"];
+
+interface NetworkPolicySpec {
+  podSelector?: LabelSelector;
+  policyTypes?: string[];
+  ingress?: unknown[];
+  egress?: unknown[];
+}
+
+/** A NetworkPolicy that selects every pod and allows nothing in either direction. */
+export function isDefaultDeny(spec: NetworkPolicySpec | undefined): boolean {
+  if (!spec) return false;
+  const selectsAll =
+    Object.keys(spec.podSelector?.matchLabels ?? {}).length === 0 &&
+    asArray(spec.podSelector?.matchExpressions).length === 0;
+  const types = asArray(spec.policyTypes);
+  return (
+    selectsAll &&
+    types.includes("Ingress") &&
+    types.includes("Egress") &&
+    asArray(spec.ingress).length === 0 &&
+    asArray(spec.egress).length === 0
+  );
+}
+
+export const namespaceGuardrails: OctoPolicy = {
+  name: "namespace-guardrails",
+  description:
+    "Every namespace that runs pods (workloads, operator clusters, Helm charts) is a Namespace of the stack with pod-security.kubernetes.io/enforce, a ResourceQuota, a LimitRange and a default-deny NetworkPolicy.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const index = indexStack(args.resources);
+    const namespaces = index.namespacesWithWorkloads();
+    for (const chart of index.charts) {
+      const ns = (chart.props as { namespace?: string }).namespace;
+      if (ns) namespaces.add(ns);
+    }
+    for (const ns of [...namespaces].sort()) {
+      const declared = index.namespaces.get(ns);
+      const where = `namespace ${ns}`;
+      if (!declared) {
+        reportViolation(
+          `${where}: runs pods but is not a Namespace of this stack, so its guardrails are not managed here`,
+        );
+        continue;
+      }
+      const labels = metaOf(declared.props).labels ?? {};
+      const enforce = labels["pod-security.kubernetes.io/enforce"];
+      if (!enforce)
+        reportViolation(`${where}: has no pod-security.kubernetes.io/enforce label`, declared.urn);
+      else if (!PSS_LEVELS.includes(enforce))
+        reportViolation(
+          `${where}: pod-security.kubernetes.io/enforce is "${enforce}", not one of ${PSS_LEVELS.join(", ")}`,
+          declared.urn,
+        );
+      else if (enforce !== "restricted") {
+        for (const mode of ["warn", "audit"]) {
+          if (labels[`pod-security.kubernetes.io/${mode}`] !== "restricted")
+            reportViolation(
+              `${where}: enforces ${enforce} but does not ${mode} at restricted, so deviations go unnoticed`,
+              declared.urn,
+            );
+        }
+      }
+      if (index.inNamespace(TYPES.resourceQuota, ns).length === 0)
+        reportViolation(`${where}: has no ResourceQuota`, declared.urn);
+      if (index.inNamespace(TYPES.limitRange, ns).length === 0)
+        reportViolation(`${where}: has no LimitRange`, declared.urn);
+      if (
+        !index
+          .inNamespace(TYPES.networkPolicy, ns)
+          .some((np) => isDefaultDeny(np.props.spec as NetworkPolicySpec))
+      )
+        reportViolation(
+          `${where}: has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)`,
+          declared.urn,
+        );
+    }
+  },
+};
+
+export const namespacePolicies: OctoPolicy[] = [namespaceGuardrails];

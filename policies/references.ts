@@ -1,0 +1,459 @@
+/**
+ * References family: names and selectors point at something. Services, PDBs and NetworkPolicies
+ * select pods; HPAs, Ingress backends and ServiceMonitors name objects and ports that exist;
+ * Secrets and ConfigMaps a pod reads exist in the stack, are made by an operator the stack uses,
+ * or are declared external with the `octollm.io/external-secrets` / `octollm.io/external-configmaps`
+ * annotation (comma-separated names) on the workload or its pod template.
+ */
+import type { Container, PodSpec, Props } from "./lib/k8s";
+import { TYPES, annotationsOf, asArray, metaOf } from "./lib/k8s";
+import type { OctoPolicy } from "./lib/policy";
+import type { Indexed, LabelSelector, StackIndex, Workload } from "./lib/stack";
+import { describeSelector, indexStack, mapSelector, selectorMatches } from "./lib/stack";
+
+export const EXTERNAL_SECRETS_ANNOTATION = "octollm.io/external-secrets";
+export const EXTERNAL_CONFIGMAPS_ANNOTATION = "octollm.io/external-configmaps";
+
+/** Pod label sets the CloudNativePG operator gives a Cluster's instances and a Pooler's pods. */
+function operatorPodLabels(
+  index: StackIndex,
+  namespace: string | undefined,
+): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  for (const c of index.inNamespace(TYPES.cnpgCluster, namespace ?? "")) {
+    for (const role of ["primary", "replica"])
+      out.push({
+        "cnpg.io/cluster": c.objectName,
+        "cnpg.io/podRole": "instance",
+        "cnpg.io/instanceRole": role,
+        role,
+      });
+  }
+  for (const p of index.inNamespace(TYPES.cnpgPooler, namespace ?? "")) {
+    out.push({ "cnpg.io/poolerName": p.objectName, "cnpg.io/podRole": "pooler" });
+  }
+  return out;
+}
+
+function hasUnexpandedChart(index: StackIndex, namespace: string | undefined): boolean {
+  return index.charts.some((c) => (c.props as { namespace?: string }).namespace === namespace);
+}
+
+function selectsSomething(
+  index: StackIndex,
+  namespace: string | undefined,
+  selector: LabelSelector,
+): boolean {
+  return (
+    index.podsSelectedBy(namespace, selector).length > 0 ||
+    operatorPodLabels(index, namespace).some((labels) => selectorMatches(selector, labels))
+  );
+}
+
+function isEmptySelector(s: LabelSelector | undefined): boolean {
+  return (
+    !s ||
+    (Object.keys(s.matchLabels ?? {}).length === 0 && asArray(s.matchExpressions).length === 0)
+  );
+}
+
+export const selectorsMatch: OctoPolicy = {
+  name: "selectors-match",
+  description:
+    "Service, PodDisruptionBudget and NetworkPolicy selectors match the pods of some workload in their namespace; ServiceMonitor/PodMonitor selectors match Services/pods and name ports they expose.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const index = indexStack(args.resources);
+    const check = (r: Indexed, selector: LabelSelector | undefined, what: string) => {
+      if (isEmptySelector(selector)) return;
+      if (selectsSomething(index, r.namespace, selector as LabelSelector)) return;
+      // Pods of a Helm chart are not visible offline: a selector into its namespace cannot be judged.
+      if (hasUnexpandedChart(index, r.namespace)) return;
+      reportViolation(
+        `${r.label}: ${what} ${describeSelector(selector)} matches no pod template in namespace ${r.namespace}`,
+        r.urn,
+      );
+    };
+    for (const s of index.of(TYPES.service)) {
+      const spec = (s.props.spec ?? {}) as { selector?: Record<string, string>; type?: string };
+      if (spec.type === "ExternalName" || !spec.selector || Object.keys(spec.selector).length === 0)
+        continue;
+      check(s, mapSelector(spec.selector), "selector");
+    }
+    for (const p of index.of(TYPES.pdb)) {
+      const selector = (p.props.spec as { selector?: LabelSelector } | undefined)?.selector;
+      if (isEmptySelector(selector))
+        reportViolation(
+          `${p.label}: has an empty selector (it would cover every pod in ${p.namespace})`,
+          p.urn,
+        );
+      else check(p, selector, "selector");
+    }
+    for (const np of index.of(TYPES.networkPolicy))
+      check(np, (np.props.spec as { podSelector?: LabelSelector })?.podSelector, "podSelector");
+    for (const sm of index.of(TYPES.serviceMonitor))
+      checkServiceMonitor(index, sm, reportViolation);
+    for (const pm of index.of(TYPES.podMonitor)) {
+      const spec = (pm.props.spec ?? {}) as {
+        selector?: LabelSelector;
+        namespaceSelector?: { matchNames?: string[] };
+        podMetricsEndpoints?: { port?: string }[];
+      };
+      const namespaces = spec.namespaceSelector?.matchNames ?? [pm.namespace];
+      const pods = namespaces.flatMap((ns) => index.podsSelectedBy(ns, spec.selector ?? {}));
+      if (pods.length === 0) {
+        if (!namespaces.some((ns) => hasUnexpandedChart(index, ns)))
+          reportViolation(
+            `${pm.label}: selector ${describeSelector(spec.selector)} matches no pod template in ${namespaces.join(", ")}`,
+            pm.urn,
+          );
+        continue;
+      }
+      for (const ep of asArray(spec.podMetricsEndpoints)) {
+        if (!ep.port) continue;
+        if (
+          !pods.some((w) =>
+            containersOfSpec(w.template?.spec).some((c) =>
+              asArray(c.ports).some((p) => p.name === ep.port),
+            ),
+          )
+        )
+          reportViolation(
+            `${pm.label}: endpoint port "${ep.port}" is not a named container port of the selected pods`,
+            pm.urn,
+          );
+      }
+    }
+  },
+};
+
+function containersOfSpec(spec: PodSpec | undefined): Container[] {
+  return [
+    ...asArray(spec?.containers),
+    ...asArray(spec?.initContainers).filter((c) => c.restartPolicy === "Always"),
+  ];
+}
+
+interface ServicePort {
+  name?: string;
+  port?: number;
+  targetPort?: number | string;
+}
+
+function checkServiceMonitor(
+  index: StackIndex,
+  sm: Indexed,
+  report: (m: string, urn?: string) => void,
+): void {
+  const spec = (sm.props.spec ?? {}) as {
+    selector?: LabelSelector;
+    namespaceSelector?: { matchNames?: string[]; any?: boolean };
+    endpoints?: { port?: string; targetPort?: number | string }[];
+  };
+  const services = index
+    .of(TYPES.service)
+    .filter((s) =>
+      spec.namespaceSelector?.any
+        ? true
+        : (spec.namespaceSelector?.matchNames ?? [sm.namespace]).includes(s.namespace),
+    )
+    .filter((s) => selectorMatches(spec.selector ?? {}, metaOf(s.props).labels ?? {}));
+  if (services.length === 0) {
+    report(
+      `${sm.label}: selector ${describeSelector(spec.selector)} matches no Service's labels`,
+      sm.urn,
+    );
+    return;
+  }
+  for (const ep of asArray(spec.endpoints)) {
+    if (
+      ep.port &&
+      !services.some((s) =>
+        asArray((s.props.spec as { ports?: ServicePort[] })?.ports).some((p) => p.name === ep.port),
+      )
+    )
+      report(
+        `${sm.label}: endpoint port "${ep.port}" is not a port name of the selected Service(s) ${services.map((s) => s.objectName).join(", ")}`,
+        sm.urn,
+      );
+  }
+}
+
+/** Whether some selected pod's container exposes `target` (a number or a port name). */
+function podsExpose(pods: Workload[], target: number | string): boolean {
+  return pods.some((w) =>
+    containersOfSpec(w.template?.spec).some((c) =>
+      asArray(c.ports).some((p) =>
+        typeof target === "number" || /^\d+$/.test(target)
+          ? p.containerPort === Number(target)
+          : p.name === target,
+      ),
+    ),
+  );
+}
+
+export const backendReferences: OctoPolicy = {
+  name: "backend-references",
+  description:
+    "HPA scaleTargetRefs name an existing workload; Ingress backends name an existing Service and one of its ports; Service targetPorts are container ports of the pods they select.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const index = indexStack(args.resources);
+    for (const h of [...index.of(TYPES.hpa), ...index.of(TYPES.hpaV1)]) {
+      const ref = (h.props.spec as { scaleTargetRef?: { kind?: string; name?: string } })
+        ?.scaleTargetRef;
+      const found = index.workloads.some(
+        (w) =>
+          w.namespace === h.namespace &&
+          w.objectName === ref?.name &&
+          (w.props.kind ?? w.type.split(":").pop()) === ref?.kind,
+      );
+      if (!found)
+        reportViolation(
+          `${h.label}: scaleTargetRef ${ref?.kind ?? "?"} ${ref?.name ?? "?"} does not exist in namespace ${h.namespace}`,
+          h.urn,
+        );
+    }
+    const servicesIn = (ns: string | undefined, name: string) =>
+      index.of(TYPES.service).find((s) => s.namespace === ns && s.objectName === name);
+    for (const ing of index.of(TYPES.ingress)) {
+      const spec = (ing.props.spec ?? {}) as {
+        defaultBackend?: Backend;
+        rules?: { host?: string; http?: { paths?: { path?: string; backend?: Backend }[] } }[];
+      };
+      const backends: { where: string; backend: Backend }[] = [];
+      if (spec.defaultBackend)
+        backends.push({ where: "default backend", backend: spec.defaultBackend });
+      for (const rule of asArray(spec.rules))
+        for (const p of asArray(rule.http?.paths))
+          if (p.backend)
+            backends.push({ where: `${rule.host ?? "*"}${p.path ?? "/"}`, backend: p.backend });
+      for (const { where, backend } of backends) {
+        const svc = backend.service;
+        if (!svc?.name) continue; // resource backends are not checked
+        const found = servicesIn(ing.namespace, svc.name);
+        if (!found) {
+          reportViolation(
+            `${ing.label}: ${where} → Service ${svc.name}, which does not exist in namespace ${ing.namespace}`,
+            ing.urn,
+          );
+          continue;
+        }
+        const ports = asArray((found.props.spec as { ports?: ServicePort[] })?.ports);
+        const ok =
+          svc.port?.name !== undefined
+            ? ports.some((p) => p.name === svc.port?.name)
+            : ports.some((p) => p.port === svc.port?.number);
+        if (!ok)
+          reportViolation(
+            `${ing.label}: ${where} → Service ${svc.name} port ${svc.port?.name ?? svc.port?.number ?? "?"}, which the Service does not expose (ports: ${ports.map((p) => p.name ?? p.port).join(", ")})`,
+            ing.urn,
+          );
+      }
+    }
+    for (const s of index.of(TYPES.service)) {
+      const spec = (s.props.spec ?? {}) as {
+        selector?: Record<string, string>;
+        ports?: ServicePort[];
+      };
+      if (!spec.selector || Object.keys(spec.selector).length === 0) continue;
+      const pods = index.podsSelectedBy(s.namespace, mapSelector(spec.selector));
+      if (pods.length === 0) continue; // selectors-match reports it (or the pods are operator-made)
+      for (const p of asArray(spec.ports)) {
+        const target = p.targetPort ?? p.port;
+        if (target !== undefined && !podsExpose(pods, target))
+          reportViolation(
+            `${s.label}: port ${p.name ?? p.port} targets ${target}, which no selected pod's container declares`,
+            s.urn,
+          );
+      }
+    }
+  },
+};
+
+interface Backend {
+  service?: { name?: string; port?: { name?: string; number?: number } };
+}
+
+/** Secrets made by operators or charts that the stack drives, per namespace. */
+function operatorSecrets(index: StackIndex): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (ns: string | undefined, name: string | undefined) => {
+    if (!ns || !name) return;
+    const set = out.get(ns) ?? new Set<string>();
+    set.add(name);
+    out.set(ns, set);
+  };
+  for (const c of index.of(TYPES.cnpgCluster)) {
+    // CloudNativePG: <cluster>-app (owner credentials), -ca, -server, -replication; -superuser if enabled.
+    for (const suffix of ["app", "ca", "server", "replication", "superuser"])
+      add(c.namespace, `${c.objectName}-${suffix}`);
+  }
+  for (const cert of index.of(TYPES.certificate))
+    add(cert.namespace, (cert.props.spec as { secretName?: string })?.secretName);
+  for (const ing of index.of(TYPES.ingress)) {
+    const ann = metaOf(ing.props).annotations ?? {};
+    if (!ann["cert-manager.io/cluster-issuer"] && !ann["cert-manager.io/issuer"]) continue;
+    for (const t of asArray((ing.props.spec as { tls?: { secretName?: string }[] })?.tls))
+      add(ing.namespace, t.secretName);
+  }
+  return out;
+}
+
+function listAnnotation(value: string | undefined): Set<string> {
+  return new Set(
+    (value ?? "")
+      .split(/[\s,]+/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+}
+
+interface Refs {
+  secrets: { name: string; where: string }[];
+  configMaps: { name: string; where: string }[];
+}
+
+/** Secret and ConfigMap names a pod spec reads (optional references excluded). */
+export function podReferences(spec: PodSpec | undefined): Refs {
+  const refs: Refs = { secrets: [], configMaps: [] };
+  if (!spec) return refs;
+  const containers = [
+    ...asArray(spec.initContainers),
+    ...asArray(spec.containers),
+    ...asArray(spec.ephemeralContainers),
+  ];
+  for (const c of containers) {
+    for (const e of asArray(c.env)) {
+      const s = e.valueFrom?.secretKeyRef;
+      if (s?.name && !s.optional)
+        refs.secrets.push({ name: s.name, where: `container "${c.name}" env ${e.name}` });
+      const m = e.valueFrom?.configMapKeyRef;
+      if (m?.name && !m.optional)
+        refs.configMaps.push({ name: m.name, where: `container "${c.name}" env ${e.name}` });
+    }
+    for (const f of asArray(c.envFrom)) {
+      if (f.secretRef?.name && !f.secretRef.optional)
+        refs.secrets.push({ name: f.secretRef.name, where: `container "${c.name}" envFrom` });
+      if (f.configMapRef?.name && !f.configMapRef.optional)
+        refs.configMaps.push({ name: f.configMapRef.name, where: `container "${c.name}" envFrom` });
+    }
+  }
+  for (const v of asArray(spec.volumes)) {
+    const secret = v.secret as { secretName?: string; optional?: boolean } | undefined;
+    if (secret?.secretName && !secret.optional)
+      refs.secrets.push({ name: secret.secretName, where: `volume "${v.name}"` });
+    const cm = v.configMap as { name?: string; optional?: boolean } | undefined;
+    if (cm?.name && !cm.optional)
+      refs.configMaps.push({ name: cm.name, where: `volume "${v.name}"` });
+    const projected = v.projected as
+      | {
+          sources?: {
+            secret?: { name?: string; optional?: boolean };
+            configMap?: { name?: string; optional?: boolean };
+          }[];
+        }
+      | undefined;
+    for (const src of asArray(projected?.sources)) {
+      if (src.secret?.name && !src.secret.optional)
+        refs.secrets.push({ name: src.secret.name, where: `projected volume "${v.name}"` });
+      if (src.configMap?.name && !src.configMap.optional)
+        refs.configMaps.push({ name: src.configMap.name, where: `projected volume "${v.name}"` });
+    }
+  }
+  for (const p of asArray(spec.imagePullSecrets))
+    if (p.name) refs.secrets.push({ name: p.name, where: "imagePullSecrets" });
+  return refs;
+}
+
+/** Secrets a CloudNativePG Cluster reads. */
+function clusterSecretRefs(props: Props): { name: string; where: string }[] {
+  const spec = (props.spec ?? {}) as {
+    bootstrap?: {
+      initdb?: { secret?: { name?: string } };
+      recovery?: { secret?: { name?: string } };
+    };
+    superuserSecret?: { name?: string };
+    backup?: {
+      barmanObjectStore?: { s3Credentials?: Record<string, { name?: string } | boolean> };
+    };
+  };
+  const out: { name: string; where: string }[] = [];
+  if (spec.bootstrap?.initdb?.secret?.name)
+    out.push({ name: spec.bootstrap.initdb.secret.name, where: "bootstrap.initdb.secret" });
+  if (spec.superuserSecret?.name)
+    out.push({ name: spec.superuserSecret.name, where: "superuserSecret" });
+  for (const [k, v] of Object.entries(spec.backup?.barmanObjectStore?.s3Credentials ?? {}))
+    if (typeof v === "object" && v?.name)
+      out.push({ name: v.name, where: `backup s3Credentials.${k}` });
+  return out;
+}
+
+export const configReferences: OctoPolicy = {
+  name: "config-references",
+  description: `Secrets and ConfigMaps that pods (env, envFrom, volumes, imagePullSecrets) and CloudNativePG clusters read exist in the stack, are created by an operator the stack drives (CloudNativePG, cert-manager), or are declared external with ${EXTERNAL_SECRETS_ANNOTATION} / ${EXTERNAL_CONFIGMAPS_ANNOTATION}.`,
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const index = indexStack(args.resources);
+    const existing = (type: string) => {
+      const m = new Map<string, Set<string>>();
+      for (const r of index.of(type)) {
+        const set = m.get(r.namespace ?? "default") ?? new Set<string>();
+        set.add(r.objectName);
+        m.set(r.namespace ?? "default", set);
+      }
+      return m;
+    };
+    const secrets = existing(TYPES.secret);
+    const configMaps = existing(TYPES.configMap);
+    const made = operatorSecrets(index);
+    const check = (r: Indexed, annotations: Record<string, string>, refs: Refs) => {
+      const ns = r.namespace ?? "default";
+      const externalSecrets = listAnnotation(annotations[EXTERNAL_SECRETS_ANNOTATION]);
+      const externalConfigMaps = listAnnotation(annotations[EXTERNAL_CONFIGMAPS_ANNOTATION]);
+      const seen = new Set<string>();
+      for (const ref of refs.secrets) {
+        if (seen.has(`s/${ref.name}`)) continue;
+        seen.add(`s/${ref.name}`);
+        if (
+          secrets.get(ns)?.has(ref.name) ||
+          made.get(ns)?.has(ref.name) ||
+          externalSecrets.has(ref.name)
+        )
+          continue;
+        reportViolation(
+          `${r.label}: ${ref.where} reads Secret ${ref.name}, which is neither in namespace ${ns} of this stack, made by an operator the stack uses, nor declared in ${EXTERNAL_SECRETS_ANNOTATION}`,
+          r.urn,
+        );
+      }
+      for (const ref of refs.configMaps) {
+        if (seen.has(`c/${ref.name}`)) continue;
+        seen.add(`c/${ref.name}`);
+        // Every namespace gets kube-root-ca.crt from the control plane.
+        if (
+          ref.name === "kube-root-ca.crt" ||
+          configMaps.get(ns)?.has(ref.name) ||
+          externalConfigMaps.has(ref.name)
+        )
+          continue;
+        reportViolation(
+          `${r.label}: ${ref.where} reads ConfigMap ${ref.name}, which is neither in namespace ${ns} of this stack nor declared in ${EXTERNAL_CONFIGMAPS_ANNOTATION}`,
+          r.urn,
+        );
+      }
+    };
+    for (const w of index.workloads)
+      check(w, annotationsOf(w.props, w.template), podReferences(w.template?.spec));
+    for (const c of index.of(TYPES.cnpgCluster))
+      check(c, metaOf(c.props).annotations ?? {}, {
+        secrets: clusterSecretRefs(c.props),
+        configMaps: [],
+      });
+  },
+};
+
+export const referencePolicies: OctoPolicy[] = [
+  selectorsMatch,
+  backendReferences,
+  configReferences,
+];

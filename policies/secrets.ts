@@ -1,0 +1,82 @@
+/**
+ * Secrets family: sensitive values never sit in clear text in a pod spec or a ConfigMap. The
+ * program reads every credential through secretKeyRef; these policies keep it that way.
+ */
+import { TYPES, asArray, containerLabel, containersOf } from "./lib/k8s";
+import type { OctoPolicy } from "./lib/policy";
+import { validateType, validateWorkload } from "./lib/policy";
+
+/** Names that say "credential": PASSWORD, SECRET, TOKEN, API_KEY, *_KEY, CREDENTIALS, … */
+export const SENSITIVE_NAME =
+  /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|APIKEY|API_KEY|PRIVATE_KEY|ACCESS_KEY|(^|[_.-])KEY($|[_.-]))/i;
+
+/** scheme://user:password@host — a connection string that embeds its credentials. */
+export const CREDENTIAL_URL = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
+
+/** Value shapes that are secrets whatever their key: private keys, well-known token formats. */
+const SECRET_VALUES: [RegExp, string][] = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a PEM private key"],
+  [/\bAKIA[0-9A-Z]{16}\b/, "an AWS access key id"],
+  [/\bsk-(ant-|proj-)?[A-Za-z0-9_-]{20,}/, "an LLM provider API key"],
+  [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "a GitHub token"],
+  [/^\s*(requirepass|masterauth)\s+\S+/m, "a Redis password directive"],
+  [CREDENTIAL_URL, "a URL with embedded credentials"],
+];
+
+/** Literal values that are not secrets even under a sensitive name: file paths, empty. */
+function harmlessLiteral(value: string): boolean {
+  return value.trim() === "" || /^\/[\w./-]*$/.test(value.trim());
+}
+
+export const noSecretLiteralsInEnv: OctoPolicy = {
+  name: "no-secret-literals-in-env",
+  description:
+    "Environment variables that look sensitive (PASSWORD, SECRET, TOKEN, KEY, credential URLs) come from secretKeyRef, never a literal value.",
+  enforcementLevel: "mandatory",
+  validateResource: validateWorkload((w, report) => {
+    for (const ref of containersOf(w.spec)) {
+      for (const env of asArray(ref.container.env)) {
+        if (typeof env.value !== "string") continue;
+        const who = `${w.label}: ${containerLabel(ref)} env ${env.name}`;
+        if (CREDENTIAL_URL.test(env.value)) {
+          report(
+            `${who} is a literal URL with embedded credentials; read it from a Secret (secretKeyRef)`,
+          );
+        } else if (SENSITIVE_NAME.test(env.name) && !harmlessLiteral(env.value)) {
+          report(
+            `${who} looks sensitive but has a literal value; read it from a Secret (secretKeyRef)`,
+          );
+        } else {
+          const shape = SECRET_VALUES.find(([re]) => re.test(env.value ?? ""));
+          if (shape)
+            report(`${who} has a literal value that looks like ${shape[1]}; read it from a Secret`);
+        }
+      }
+    }
+  }),
+};
+
+export const noSecretsInConfigMaps: OctoPolicy = {
+  name: "no-secrets-in-configmaps",
+  description:
+    "ConfigMaps carry no sensitive keys (password, token, secret, api key) and no values shaped like credentials (private keys, credential URLs, provider keys).",
+  enforcementLevel: "mandatory",
+  validateResource: validateType(TYPES.configMap, (props, label, _args, report) => {
+    const data = { ...((props.data as Record<string, unknown>) ?? {}) };
+    for (const [key, raw] of Object.entries(data)) {
+      const value = typeof raw === "string" ? raw : "";
+      if (SENSITIVE_NAME.test(key) && !harmlessLiteral(value)) {
+        report(`${label}: key "${key}" looks sensitive; put it in a Secret`);
+        continue;
+      }
+      const shape = SECRET_VALUES.find(([re]) => re.test(value));
+      if (shape) report(`${label}: key "${key}" holds ${shape[1]}; put it in a Secret`);
+    }
+    // binaryData is opaque: only its keys can be judged.
+    for (const key of Object.keys((props.binaryData as Record<string, unknown>) ?? {}))
+      if (SENSITIVE_NAME.test(key))
+        report(`${label}: binaryData key "${key}" looks sensitive; put it in a Secret`);
+  }),
+};
+
+export const secretPolicies: OctoPolicy[] = [noSecretLiteralsInEnv, noSecretsInConfigMaps];
