@@ -398,6 +398,12 @@ const network = z.strictObject({
     .describe("carved out of llmEgressCidrs (cluster/private ranges)"),
   ingressControllerNamespace: dnsLabel,
   dnsNamespace: dnsLabel,
+  nodeCidrs: z
+    .array(cidr)
+    .min(1)
+    .describe(
+      "addresses nodes use as source for pod traffic (node subnets; with overlay CNIs also the tunnel addresses). The reflex layer runs on the host network, so NetworkPolicies see its traffic as coming from these; keep them disjoint from the pod CIDR",
+    ),
 });
 
 const chart = z.strictObject({

@@ -278,6 +278,10 @@ export const PRODUCTION_DEFAULTS = {
     llmEgressExceptCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
     ingressControllerNamespace: "ingress-nginx",
     dnsNamespace: "kube-system",
+    // The reflex layer is hostNetwork: its traffic reaches the orchestrator and Redis with a node
+    // address, so those NetworkPolicies admit it by ipBlock. Narrow this to the cluster's node
+    // subnets (and keep it disjoint from the pod CIDR, or every pod passes the ipBlock).
+    nodeCidrs: ["10.0.0.0/8"],
   },
   operators: {
     cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system" },
