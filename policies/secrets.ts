@@ -65,12 +65,10 @@ export const noSecretsInConfigMaps: OctoPolicy = {
     const data = { ...((props.data as Record<string, unknown>) ?? {}) };
     for (const [key, raw] of Object.entries(data)) {
       const value = typeof raw === "string" ? raw : "";
-      if (SENSITIVE_NAME.test(key) && !harmlessLiteral(value)) {
-        report(`${label}: key "${key}" looks sensitive; put it in a Secret`);
-        continue;
-      }
       const shape = SECRET_VALUES.find(([re]) => re.test(value));
       if (shape) report(`${label}: key "${key}" holds ${shape[1]}; put it in a Secret`);
+      else if (SENSITIVE_NAME.test(key) && !harmlessLiteral(value))
+        report(`${label}: key "${key}" looks sensitive; put it in a Secret`);
     }
     // binaryData is opaque: only its keys can be judged.
     for (const key of Object.keys((props.binaryData as Record<string, unknown>) ?? {}))

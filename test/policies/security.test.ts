@@ -1,0 +1,237 @@
+import { describe, expect, it } from "vitest";
+import { compliantStack, find } from "../fixtures/stack";
+import { clone, evaluate, messagesOf, summary } from "./helpers";
+import { podSecurityFindings } from "../../policies/security";
+
+const PSS = "pod-security-standards";
+
+describe("compliant stack", () => {
+  it("passes every policy, and lists the reflex exemption it uses", async () => {
+    const report = await evaluate(compliantStack());
+    expect(summary(report)).toEqual([]);
+    expect(report.exemptions).toHaveLength(1);
+    expect(report.exemptions[0]).toMatchObject({
+      policy: PSS,
+      resource: "DaemonSet octollm-production-reflex/reflex-layer",
+    });
+    expect(report.exemptions[0].reason).toMatch(
+      /ADR-005.*covers: uses hostNetwork; container "reflex-layer" uses hostPort 8080/,
+    );
+  });
+});
+
+describe("pod-security-standards", () => {
+  it("reports each restricted check on a workload in a restricted namespace", async () => {
+    const stack = clone(compliantStack());
+    const spec = find(stack, "Deployment", "orchestrator").spec.template.spec;
+    const c = spec.containers[0];
+    c.securityContext = { capabilities: { add: ["NET_ADMIN", "CHOWN"] }, runAsUser: 0 };
+    delete spec.securityContext;
+    spec.hostPID = true;
+    spec.volumes.push(
+      { name: "host", hostPath: { path: "/var/run" } },
+      { name: "nfs", nfs: { server: "x", path: "/" } },
+    );
+    spec.securityContext = { sysctls: [{ name: "kernel.msgmax", value: "1" }] };
+    const messages = messagesOf(await evaluate(stack), PSS);
+    const expected = [
+      /uses hostPID \(fails PSS baseline; namespace octollm-production enforces restricted, so admission would reject this pod\)/,
+      /volume "host" is a hostPath \(fails PSS baseline/,
+      /volume "nfs" has type nfs .*fails PSS restricted/,
+      /sets unsafe sysctl kernel.msgmax/,
+      /container "orchestrator" adds capabilities NET_ADMIN \(fails PSS baseline/,
+      /container "orchestrator" adds capabilities CHOWN \(restricted allows only NET_BIND_SERVICE\)/,
+      /container "orchestrator" does not drop ALL capabilities/,
+      /container "orchestrator" does not set allowPrivilegeEscalation: false/,
+      /container "orchestrator" does not set runAsNonRoot: true/,
+      /container "orchestrator" runAsUser is 0 \(root\)/,
+      /container "orchestrator" has no seccompProfile RuntimeDefault or Localhost/,
+    ];
+    for (const re of expected)
+      expect(
+        messages.some((m) => re.test(m)),
+        `${re} in\n${messages.join("\n")}`,
+      ).toBe(true);
+    expect(messages.every((m) => m.startsWith("Deployment octollm-production/orchestrator:"))).toBe(
+      true,
+    );
+  });
+
+  it("checks init containers too, and flags privileged", async () => {
+    const stack = clone(compliantStack());
+    const spec = find(stack, "StatefulSet", "redis").spec.template.spec;
+    spec.initContainers = [
+      {
+        ...spec.containers[0],
+        name: "fix-perms",
+        securityContext: { ...spec.containers[0].securityContext, privileged: true },
+      },
+    ];
+    const messages = messagesOf(await evaluate(stack), PSS);
+    expect(messages).toEqual([
+      expect.stringMatching(
+        /StatefulSet octollm-production\/redis: init container "fix-perms" is privileged \(fails PSS baseline/,
+      ),
+    ]);
+  });
+
+  it("rejects host networking outright in a restricted namespace, exemption or not", async () => {
+    const stack = clone(compliantStack());
+    const ds = find(stack, "DaemonSet", "reflex-layer");
+    ds.metadata.namespace = "octollm-production";
+    const messages = messagesOf(await evaluate(stack), PSS);
+    expect(messages).toContain(
+      "DaemonSet octollm-production/reflex-layer: uses hostNetwork (fails PSS baseline; namespace octollm-production enforces restricted, so admission would reject this pod)",
+    );
+  });
+
+  it("does not let a privileged namespace stand in for an exemption", async () => {
+    const stack = clone(compliantStack());
+    delete find(stack, "DaemonSet", "reflex-layer").spec.template.metadata.annotations[
+      "octollm.io/policy-exemption"
+    ];
+    const report = await evaluate(stack);
+    expect(messagesOf(report, PSS)).toContain(
+      "DaemonSet octollm-production-reflex/reflex-layer: uses hostNetwork (fails PSS baseline; namespace octollm-production-reflex enforces privileged, but the pod has no octollm.io/policy-exemption for pod-security-standards)",
+    );
+    expect(report.exemptions).toEqual([]);
+  });
+
+  it("still reports what the exemption's namespace would reject (baseline namespace, privileged container)", async () => {
+    const stack = clone(compliantStack());
+    const nsObj = find(stack, "Namespace", "octollm-production-reflex");
+    nsObj.metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline";
+    const messages = messagesOf(await evaluate(stack), PSS);
+    expect(
+      messages.some((m) =>
+        /uses hostNetwork \(fails PSS baseline; namespace octollm-production-reflex enforces baseline, so admission would reject/.test(
+          m,
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it("honours no exemption where the namespace does not declare its level", async () => {
+    const stack = clone(compliantStack());
+    delete find(stack, "Namespace", "octollm-production-reflex").metadata.labels[
+      "pod-security.kubernetes.io/enforce"
+    ];
+    const messages = messagesOf(await evaluate(stack), PSS);
+    expect(
+      messages.some((m) =>
+        /does not declare pod-security.kubernetes.io\/enforce in this stack, so no exemption can apply/.test(
+          m,
+        ),
+      ),
+    ).toBe(true);
+  });
+
+  it("accepts NET_BIND_SERVICE and Localhost seccomp under restricted", () => {
+    const findings = podSecurityFindings({
+      securityContext: {
+        runAsNonRoot: true,
+        seccompProfile: { type: "Localhost", localhostProfile: "p.json" },
+      },
+      containers: [
+        {
+          name: "c",
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
+          },
+        },
+      ],
+    });
+    expect(findings).toEqual([]);
+  });
+
+  it("flags Unconfined seccomp as a baseline failure", () => {
+    const findings = podSecurityFindings({
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: "Unconfined" } },
+      containers: [
+        {
+          name: "c",
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        },
+      ],
+    });
+    expect(findings.map((f) => `${f.level}: ${f.message}`)).toEqual([
+      "baseline: pod seccompProfile is Unconfined",
+      'restricted: container "c" has no seccompProfile RuntimeDefault or Localhost (pod or container)',
+    ]);
+  });
+});
+
+describe("read-only-root-filesystem", () => {
+  it("reports a writable root filesystem, init containers included", async () => {
+    const stack = clone(compliantStack());
+    const spec = find(stack, "Deployment", "coder-arm").spec.template.spec;
+    spec.containers[0].securityContext.readOnlyRootFilesystem = false;
+    spec.initContainers = [
+      {
+        name: "migrate",
+        image: "docker.io/octollm/coder-arm:v1.0.0",
+        resources: spec.containers[0].resources,
+        securityContext: {
+          ...spec.containers[0].securityContext,
+          readOnlyRootFilesystem: undefined,
+        },
+      },
+    ];
+    expect(messagesOf(await evaluate(stack), "read-only-root-filesystem")).toEqual([
+      'Deployment octollm-production/coder-arm: init container "migrate" does not set readOnlyRootFilesystem: true',
+      'Deployment octollm-production/coder-arm: container "coder-arm" does not set readOnlyRootFilesystem: true',
+    ]);
+  });
+
+  it("honours a written exemption for it, and lists the use", async () => {
+    const stack = clone(compliantStack());
+    const d = find(stack, "Deployment", "coder-arm");
+    d.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem = false;
+    d.spec.template.metadata.annotations = {
+      "octollm.io/policy-exemption":
+        "read-only-root-filesystem: the vendor binary rewrites its own cache dir",
+    };
+    const report = await evaluate(stack);
+    expect(messagesOf(report, "read-only-root-filesystem")).toEqual([]);
+    expect(report.exemptions).toContainEqual({
+      policy: "read-only-root-filesystem",
+      resource: "Deployment octollm-production/coder-arm",
+      reason:
+        'the vendor binary rewrites its own cache dir [covers: container "coder-arm" does not set readOnlyRootFilesystem: true]',
+    });
+  });
+});
+
+describe("service-account-token", () => {
+  it("reports a mounted token without a reason, and accepts one with octollm.io/api-access", async () => {
+    const stack = clone(compliantStack());
+    find(stack, "Deployment", "orchestrator").spec.template.spec.automountServiceAccountToken =
+      true;
+    delete find(stack, "StatefulSet", "redis").spec.template.spec.automountServiceAccountToken;
+    const cron = find(stack, "CronJob", "qdrant-backup").spec.jobTemplate.spec.template;
+    cron.spec.automountServiceAccountToken = true;
+    cron.metadata.annotations = { "octollm.io/api-access": "lists PVCs to snapshot" };
+    expect(messagesOf(await evaluate(stack), "service-account-token")).toEqual([
+      "Deployment octollm-production/orchestrator: sets automountServiceAccountToken: true without an octollm.io/api-access annotation saying why it needs the Kubernetes API",
+      "StatefulSet octollm-production/redis: does not set automountServiceAccountToken: false (the token is mounted by default) without an octollm.io/api-access annotation saying why it needs the Kubernetes API",
+    ]);
+  });
+});
+
+describe("exemptions", () => {
+  it("are ignored for policies that cannot be exempted, and say so", async () => {
+    const stack = clone(compliantStack());
+    const d = find(stack, "Deployment", "orchestrator");
+    delete d.spec.template.spec.containers[0].resources.limits;
+    d.spec.template.metadata.annotations = {
+      "octollm.io/policy-exemption": "container-resources: we trust it",
+    };
+    const report = await evaluate(stack);
+    expect(messagesOf(report, "container-resources")).toEqual([
+      'Deployment octollm-production/orchestrator: container "orchestrator" has no limits.cpu',
+      'Deployment octollm-production/orchestrator: container "orchestrator" has no limits.memory',
+    ]);
+    expect(report.exemptions.map((e) => e.policy)).not.toContain("container-resources");
+  });
+});
