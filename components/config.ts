@@ -20,7 +20,8 @@ export const dnsLabel = z
   .regex(
     DNS_LABEL,
     "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
-  );
+  )
+  .meta({ title: "DNS label" });
 
 const quantity = (what: string) =>
   z
@@ -28,7 +29,8 @@ const quantity = (what: string) =>
     .transform((v) => String(v))
     .refine(isQuantity, {
       message: `must be a Kubernetes ${what} quantity, e.g. 500m, 2, 512Mi, 1.5Gi`,
-    });
+    })
+    .meta({ title: `${what} quantity` });
 export const cpu = quantity("CPU");
 export const memory = quantity("memory");
 export const storage = quantity("storage");
@@ -50,6 +52,7 @@ export const image = z.strictObject({
     .refine((r) => !r.includes("@") && !/:[^/]*$/.test(r.replace(/^[^/]+\//, "")), {
       message: "must not carry a tag or digest: put the tag in `tag` and the digest in `digest`",
     })
+    .meta({ title: "image repository" })
     .describe("registry and repository, without tag, e.g. docker.io/library/redis"),
   tag: z
     .string()
@@ -57,11 +60,13 @@ export const image = z.strictObject({
     .refine((t) => t !== "latest", {
       message: "must be a pinned version: `latest` changes under a running cluster",
     })
+    .meta({ title: "image tag" })
     .describe("pinned image tag; `latest` is rejected"),
   digest: z
     .string()
     .regex(/^sha256:[a-f0-9]{64}$/, "must be sha256:<64 hex digits>")
     .optional()
+    .meta({ title: "sha256 digest" })
     .describe("optional sha256 digest; when set the image is pulled by digest"),
 });
 export type ImageConfig = z.infer<typeof image>;
@@ -91,26 +96,33 @@ export const resources = z
 export type Resources = z.infer<typeof resources>;
 
 const scalingPolicy = z.strictObject({
-  type: z.enum(["Percent", "Pods"]),
+  type: z.enum(["Percent", "Pods"]).describe("Percent of current replicas, or a number of Pods"),
   value: positiveInt,
-  periodSeconds: z.number().int().min(1).max(1800),
+  periodSeconds: z.number().int().min(1).max(1800).describe("window the policy's limit applies to"),
 });
 const scalingRules = z.strictObject({
-  stabilizationWindowSeconds: z.number().int().min(0).max(3600),
-  selectPolicy: z.enum(["Max", "Min", "Disabled"]),
-  policies: z.array(scalingPolicy).min(1),
+  stabilizationWindowSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .describe("past recommendations considered, so the HPA does not flap"),
+  selectPolicy: z.enum(["Max", "Min", "Disabled"]).describe("which policy wins when several apply"),
+  policies: z.array(scalingPolicy).min(1).describe("how fast replicas may change"),
 });
 
 export const hpa = z
   .strictObject({
     enabled: z.boolean().describe("create a HorizontalPodAutoscaler (autoscaling/v2)"),
-    minReplicas: positiveInt,
-    maxReplicas: positiveInt,
+    minReplicas: positiveInt.describe("floor of the HPA; also the Deployment's replicas"),
+    maxReplicas: positiveInt.describe("ceiling of the HPA; quotas are checked against it"),
     targetCpuUtilization: percent.describe("average CPU utilisation target, % of the request"),
     targetMemoryUtilization: percent
       .optional()
       .describe("average memory utilisation target, % of the request"),
-    behavior: z.strictObject({ scaleUp: scalingRules, scaleDown: scalingRules }),
+    behavior: z
+      .strictObject({ scaleUp: scalingRules, scaleDown: scalingRules })
+      .describe("autoscaling/v2 scaling behavior"),
   })
   .superRefine((h, ctx) => {
     if (h.minReplicas > h.maxReplicas) {
@@ -125,8 +137,12 @@ export type HpaConfig = z.infer<typeof hpa>;
 
 export const pdb = z
   .strictObject({
-    minAvailable: nonNegativeInt.optional(),
-    maxUnavailable: positiveInt.optional(),
+    minAvailable: nonNegativeInt
+      .optional()
+      .describe("pods that must stay up during a voluntary disruption (drain)"),
+    maxUnavailable: positiveInt
+      .optional()
+      .describe("pods a voluntary disruption may take down; set this or minAvailable"),
   })
   .refine((p) => (p.minAvailable === undefined) !== (p.maxUnavailable === undefined), {
     message: "set exactly one of minAvailable or maxUnavailable",
@@ -134,11 +150,11 @@ export const pdb = z
 export type PdbConfig = z.infer<typeof pdb>;
 
 const httpProbe = z.strictObject({
-  path: z.string().startsWith("/"),
+  path: z.string().startsWith("/").describe("HTTP GET path, on the service's http port"),
   initialDelaySeconds: seconds,
   periodSeconds: positiveInt,
   timeoutSeconds: positiveInt,
-  failureThreshold: positiveInt,
+  failureThreshold: positiveInt.describe("consecutive failures before the probe fails"),
 });
 export type HttpProbeConfig = z.infer<typeof httpProbe>;
 export const probes = z.strictObject({
@@ -148,7 +164,7 @@ export const probes = z.strictObject({
 });
 export type ProbesConfig = z.infer<typeof probes>;
 
-const logLevel = z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]);
+const logLevel = z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).describe("LOG_LEVEL of the process");
 const envVarName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
@@ -177,22 +193,27 @@ const workload = {
   env: plainEnv.describe("extra non-secret environment variables"),
 };
 
-const cron = z.string().superRefine((value, ctx) => {
-  const problem = cronProblem(value);
-  if (problem)
-    ctx.addIssue({
-      code: "custom",
-      message: `"${value}" is not a valid cron schedule: ${problem}`,
-    });
-});
+const cron = z
+  .string()
+  .meta({ title: "cron schedule (5 fields)" })
+  .superRefine((value, ctx) => {
+    const problem = cronProblem(value);
+    if (problem)
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not a valid cron schedule: ${problem}`,
+      });
+  });
 /** A retention as the operators spell it: CloudNativePG `30d`, `4w`, `1m` (months). */
 const retentionDays = z
   .string()
-  .regex(/^[1-9][0-9]*[dwm]$/, "must be a retention like 7d, 4w or 1m (days, weeks, months)");
+  .regex(/^[1-9][0-9]*[dwm]$/, "must be a retention like 7d, 4w or 1m (days, weeks, months)")
+  .meta({ title: "retention (7d, 4w, 1m)" });
 /** A Go duration as Velero spells it, e.g. 720h or 72h30m. */
 const goDuration = z
   .string()
-  .regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, "must be a duration like 720h or 72h30m");
+  .regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, "must be a duration like 720h or 72h30m")
+  .meta({ title: "duration (720h, 72h30m)" });
 
 // ---------------------------------------------------------------------------------------------
 // Tiers
@@ -216,7 +237,10 @@ const kubernetes = z.strictObject({
 
 const orchestrator = z.strictObject({
   ...workload,
-  ports: z.strictObject({ http: port, metrics: port }),
+  ports: z.strictObject({
+    http: port.describe("API port (Service port `http`)"),
+    metrics: port.describe("Prometheus metrics port (Service port `metrics`)"),
+  }),
 });
 
 export const armSchema = z.strictObject({
@@ -225,9 +249,9 @@ export const armSchema = z.strictObject({
   ...workload,
   uses: z
     .strictObject({
-      postgres: z.boolean(),
-      redis: z.boolean(),
-      qdrant: z.boolean(),
+      postgres: z.boolean().describe("receives the octollm-database credentials"),
+      redis: z.boolean().describe("receives the Redis URL and password"),
+      qdrant: z.boolean().describe("receives QDRANT_URL and the Qdrant API key"),
       llm: z.boolean().describe("receives the LLM provider keys and HTTPS egress"),
     })
     .describe("what the arm talks to; drives its env and its NetworkPolicy"),
@@ -240,16 +264,18 @@ const reflexLayer = z.strictObject({
   resources,
   probes,
   logLevel,
-  rateLimit: z.strictObject({
-    enabled: z.boolean(),
-    requestsPerMinute: positiveInt,
-    burst: positiveInt,
-  }),
-  env: plainEnv,
+  rateLimit: z
+    .strictObject({
+      enabled: z.boolean(),
+      requestsPerMinute: positiveInt,
+      burst: positiveInt.describe("requests allowed above the rate in a short spike"),
+    })
+    .describe("the reflex layer's own per-client rate limit"),
+  env: plainEnv.describe("extra non-secret environment variables"),
 });
 
 const storageClass = z.strictObject({
-  name: dnsLabel,
+  name: dnsLabel.describe("StorageClass the data stores' PVCs use; per stack on a shared cluster"),
   provisioner: z
     .string()
     .min(1)
@@ -275,13 +301,13 @@ const postgres = z.strictObject({
   instances: positiveInt.describe("CloudNativePG instances: 1 primary + standbys"),
   synchronousReplicas: nonNegativeInt.describe("standbys that must confirm each commit"),
   image,
-  storage,
+  storage: storage.describe("data volume per instance (PVC)"),
   walStorage: storage
     .optional()
     .describe("separate WAL volume; unset keeps WAL on the data volume"),
   resources,
-  database: dnsLabel,
-  owner: dnsLabel,
+  database: dnsLabel.describe("application database created at bootstrap"),
+  owner: dnsLabel.describe("its owner role; credentials in Secret postgres-owner-credentials"),
   requireTls: z.boolean().describe("reject non-TLS client connections (pg_hba hostssl)"),
   parameters: z.record(z.string(), z.string()).describe("postgresql.conf parameters"),
   restoreFrom: z
@@ -302,37 +328,41 @@ const postgres = z.strictObject({
 });
 
 const redis = z.strictObject({
-  mode: z.enum(["standalone", "sentinel"]),
+  mode: z
+    .enum(["standalone", "sentinel"])
+    .describe("sentinel: replication with automatic failover; standalone: one pod"),
   replicas: positiveInt.describe("redis pods; in sentinel mode each also runs a sentinel"),
-  sentinelQuorum: positiveInt,
+  sentinelQuorum: positiveInt.describe("sentinels that must agree a master is down"),
   image,
-  exporterImage: image,
-  storage,
+  exporterImage: image.describe("redis_exporter sidecar (metrics port 9121)"),
+  storage: storage.describe("data volume per pod (PVC): RDB snapshots and AOF"),
   maxmemory: z
     .string()
     .regex(/^\d+(b|k|kb|m|mb|g|gb)?$/i, "must be a Redis memory size like 2gb or 512mb")
     .describe("Redis maxmemory (Redis units: gb = GiB)"),
-  maxmemoryPolicy: z.enum([
-    "noeviction",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-  ]),
+  maxmemoryPolicy: z
+    .enum([
+      "noeviction",
+      "allkeys-lru",
+      "allkeys-lfu",
+      "allkeys-random",
+      "volatile-lru",
+      "volatile-lfu",
+      "volatile-random",
+      "volatile-ttl",
+    ])
+    .describe("what Redis evicts at maxmemory"),
   resources,
-  sentinelResources: resources,
-  exporterResources: resources,
+  sentinelResources: resources.describe("per sentinel container"),
+  exporterResources: resources.describe("per exporter container"),
   disableDangerousCommands: z.boolean().describe("rename FLUSHALL, FLUSHDB, CONFIG, DEBUG away"),
 });
 
 const qdrant = z.strictObject({
-  replicas: positiveInt,
+  replicas: positiveInt.describe("Qdrant peers; more than one needs clusterMode"),
   clusterMode: z.boolean().describe("Qdrant native distributed mode (p2p port 6335)"),
   image,
-  storage,
+  storage: storage.describe("data volume per peer (PVC): collections and snapshots"),
   resources,
 });
 
@@ -345,14 +375,19 @@ const quotaHard = z.strictObject({
   "limits.memory": memory,
   pods: positiveInt,
   persistentvolumeclaims: nonNegativeInt,
-  "requests.storage": storage,
+  "requests.storage": storage.describe("sum of PVC requests"),
 });
 const limitRange = z.strictObject({
-  defaultRequest: computeResources,
-  default: computeResources,
-  maxLimitRequestRatio: z.strictObject({ cpu: z.number().min(1), memory: z.number().min(1) }),
+  defaultRequest: computeResources.describe("request of a container that sets none"),
+  default: computeResources.describe("limit of a container that sets none"),
+  maxLimitRequestRatio: z
+    .strictObject({ cpu: z.number().min(1), memory: z.number().min(1) })
+    .describe("largest allowed limit / request per container"),
 });
-const namespaceBudget = z.strictObject({ quota: quotaHard, limitRange });
+const namespaceBudget = z.strictObject({
+  quota: quotaHard.describe("ResourceQuota hard limits; policies check them at HPA maxima"),
+  limitRange: limitRange.describe("LimitRange of the namespace"),
+});
 const quotas = z.strictObject({
   system: namespaceBudget,
   workloads: namespaceBudget,
@@ -360,20 +395,21 @@ const quotas = z.strictObject({
 });
 
 const ingress = z.strictObject({
-  enabled: z.boolean(),
-  className: z.string().min(1),
+  enabled: z.boolean().describe("create the Ingress (and its TLS certificate)"),
+  className: z.string().min(1).describe("IngressClass of the ingress-nginx controller"),
   host: z
     .string()
     .regex(
       /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/,
       "must be a DNS host name like api.octollm.io",
-    ),
+    )
+    .describe("public host name"),
   tls: z.strictObject({
     mode: z
       .enum(["acme", "private-ca"])
       .describe("acme: cert-manager + Let's Encrypt; private-ca: a CA made with @pulumi/tls"),
-    acmeEmail: z.email().optional(),
-    acmeServer: z.url(),
+    acmeEmail: z.email().optional().describe("ACME account contact (expiry notices)"),
+    acmeServer: z.url().describe("ACME directory URL (Let's Encrypt production or staging)"),
   }),
   rateLimit: z.strictObject({
     rps: positiveInt.describe("nginx.ingress.kubernetes.io/limit-rps per client IP"),
@@ -381,7 +417,10 @@ const ingress = z.strictObject({
       "nginx.ingress.kubernetes.io/limit-connections per client IP",
     ),
   }),
-  proxyBodySize: z.string().regex(/^\d+[kmg]?$/i, "must be an nginx size like 10m"),
+  proxyBodySize: z
+    .string()
+    .regex(/^\d+[kmg]?$/i, "must be an nginx size like 10m")
+    .describe("largest request body (nginx proxy-body-size)"),
   proxyTimeoutSeconds: positiveInt.describe("read/send timeout; LLM calls are slow"),
 });
 
@@ -390,14 +429,17 @@ const cidr = z
   .regex(
     /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/,
     "must be a CIDR like 0.0.0.0/0",
-  );
+  )
+  .meta({ title: "CIDR" });
 const network = z.strictObject({
   llmEgressCidrs: z.array(cidr).min(1).describe("where orchestrator and arms may open HTTPS"),
   llmEgressExceptCidrs: z
     .array(cidr)
     .describe("carved out of llmEgressCidrs (cluster/private ranges)"),
-  ingressControllerNamespace: dnsLabel,
-  dnsNamespace: dnsLabel,
+  ingressControllerNamespace: dnsLabel.describe(
+    "namespace of the ingress controller; the only source allowed to reach the services",
+  ),
+  dnsNamespace: dnsLabel.describe("namespace of cluster DNS (allowed by every egress policy)"),
   nodeCidrs: z
     .array(cidr)
     .min(1)
@@ -408,8 +450,11 @@ const network = z.strictObject({
 
 const chart = z.strictObject({
   install: z.boolean().describe("install the operator's Helm chart; false assumes it is present"),
-  version: z.string().regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned chart version like 0.23.0"),
-  namespace: dnsLabel,
+  version: z
+    .string()
+    .regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned chart version like 0.23.0")
+    .describe("pinned Helm chart version"),
+  namespace: dnsLabel.describe("namespace the operator runs in (installed there, or expected)"),
 });
 const operators = z.strictObject({
   cloudnativePg: chart,
@@ -420,21 +465,29 @@ const operators = z.strictObject({
 
 const alertThresholds = z.strictObject({
   errorRateRatio: z.number().gt(0).lt(1).describe("HighErrorRate fires above this share of 5xx"),
-  latencyP95Seconds: z.number().gt(0).max(600),
-  llmCostDollarsPerHour: z.number().gt(0),
-  postgresReplicationLagSeconds: z.number().gt(0).max(3600),
-  redisMemoryRatio: z.number().gt(0).lt(1),
-  pvcUsageRatio: z.number().gt(0).lt(1),
+  latencyP95Seconds: z.number().gt(0).max(600).describe("HighRequestLatency: p95 above this"),
+  llmCostDollarsPerHour: z.number().gt(0).describe("HighLLMAPICost: spend rate above this"),
+  postgresReplicationLagSeconds: z
+    .number()
+    .gt(0)
+    .max(3600)
+    .describe("PostgresReplicationLag: standby lag above this"),
+  redisMemoryRatio: z.number().gt(0).lt(1).describe("RedisMemoryNearLimit: used / maxmemory"),
+  pvcUsageRatio: z.number().gt(0).lt(1).describe("PVCUsageHigh: used / capacity"),
   backupMaxAgeHours: z
     .number()
     .gt(0)
-    .max(24 * 14),
+    .max(24 * 14)
+    .describe("BackupTooOld: newest successful backup older than this"),
 });
 const observability = z.strictObject({
-  enabled: z.boolean(),
+  enabled: z.boolean().describe("monitors, alert rules and dashboards; the Prometheus stack"),
   prometheus: z.strictObject({
-    retention: z.string().regex(/^\d+[dhwy]$/, "must be like 30d"),
-    storage,
+    retention: z
+      .string()
+      .regex(/^\d+[dhwy]$/, "must be like 30d")
+      .describe("TSDB retention"),
+    storage: storage.describe("Prometheus volume (PVC)"),
     resources,
   }),
   grafana: z.strictObject({ resources }),
@@ -449,7 +502,7 @@ const observability = z.strictObject({
       endpoint: z.url().optional().describe("OTLP endpoint for mode otlp"),
       collectorImage: image,
       jaegerImage: image,
-      samplingRatio: z.number().min(0).max(1),
+      samplingRatio: z.number().min(0).max(1).describe("share of traces kept"),
       resources,
     })
     .superRefine((t, ctx) => {
@@ -466,20 +519,21 @@ const observability = z.strictObject({
 const objectStore = z.strictObject({
   destinationPath: z
     .string()
-    .regex(/^(s3|gs|https?):\/\//, "must be an object store URL like s3://bucket/path"),
-  endpointURL: z.url().optional(),
+    .regex(/^(s3|gs|https?):\/\//, "must be an object store URL like s3://bucket/path")
+    .describe("bucket and prefix for base backups and WAL"),
+  endpointURL: z.url().optional().describe("S3-compatible endpoint (MinIO, Ceph)"),
   credentialsSecret: dnsLabel.describe("existing Secret with the object store credentials"),
 });
 const backups = z.strictObject({
-  enabled: z.boolean(),
+  enabled: z.boolean().describe("database-native backups and the Velero schedule"),
   jobImage: image.describe("image with pg_dump, redis-cli and curl for the backup CronJobs"),
   jobResources: resources,
   storage: storage.describe("backup PVC for the dump CronJobs"),
   velero: z.strictObject({
-    enabled: z.boolean(),
+    enabled: z.boolean().describe("a Velero Schedule of the platform namespaces"),
     schedule: cron,
-    ttl: goDuration,
-    snapshotVolumes: z.boolean(),
+    ttl: goDuration.describe("how long Velero keeps each backup"),
+    snapshotVolumes: z.boolean().describe("take volume snapshots as well as manifests"),
     storageLocation: z.strictObject({
       provider: z.string().min(1),
       bucket: z.string().min(1),
@@ -488,14 +542,17 @@ const backups = z.strictObject({
     }),
   }),
   postgres: z.strictObject({
-    schedule: cron,
+    schedule: cron.describe("base backup (CNPG ScheduledBackup) or pg_dump schedule"),
     retention: retentionDays,
     objectStore: objectStore
       .optional()
       .describe("WAL archive + base backups; unset uses a pg_dump CronJob"),
   }),
-  redis: z.strictObject({ schedule: cron, retention: retentionDays }),
-  qdrant: z.strictObject({ schedule: cron, retention: retentionDays }),
+  redis: z.strictObject({ schedule: cron.describe("RDB copy schedule"), retention: retentionDays }),
+  qdrant: z.strictObject({
+    schedule: cron.describe("snapshot schedule"),
+    retention: retentionDays,
+  }),
 });
 
 /** Values that must never be printed. They come from `pulumi config set --secret`. */
@@ -531,7 +588,7 @@ export const ENVIRONMENTS = ["dev", "staging", "production"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 const platformShape = {
-  environment: z.enum(ENVIRONMENTS),
+  environment: z.enum(ENVIRONMENTS).describe("which defaults apply; set in every stack file"),
   protectData: z
     .boolean()
     .describe("Pulumi protect + retain on delete for data stores and their volumes"),
@@ -539,7 +596,7 @@ const platformShape = {
   namespaces,
   orchestrator,
   reflexLayer,
-  arms: z.array(armSchema).min(1),
+  arms: z.array(armSchema).min(1).describe("the arms; merged with the defaults by name"),
   dataStores,
   quotas,
   ingress,
