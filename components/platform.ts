@@ -8,6 +8,19 @@ import type { PlatformConfig } from "./config";
 import { Foundation } from "./foundation";
 import type { NamespaceRole } from "./foundation";
 import { PlatformSecrets } from "./secrets";
+import { ReflexLayer } from "./reflex-layer";
+import { Orchestrator } from "./orchestrator";
+import { Arms } from "./arms";
+import { Ingress } from "./ingress";
+
+/** Where the platform answers: public URLs (when the ingress is enabled) and in-cluster ones. */
+export interface PlatformEndpoints {
+  ingressUrl: string | undefined;
+  orchestratorPublicUrl: string | undefined;
+  orchestratorInternalUrl: string;
+  armUrls: Record<string, string>;
+  tlsMode: string | undefined;
+}
 
 export interface OctoLLMPlatformArgs {
   config: PlatformConfig;
@@ -18,6 +31,7 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
   public readonly storageClassName: pulumi.Output<string>;
   public readonly caCertificate: pulumi.Output<string> | undefined;
   public readonly missingLlmKeys: string[];
+  public readonly endpoints: PlatformEndpoints;
 
   constructor(name: string, args: OctoLLMPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("octollm:platform:OctoLLMPlatform", name, {}, opts);
@@ -31,6 +45,26 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
       { config, namespaces: foundation.namespaces },
       tierOpts,
     );
+
+    // Services read the Secrets above (secretKeyRef), so they come after them.
+    const serviceArgs = { config, namespaces: foundation.namespaces };
+    const serviceOpts = { ...tierOpts, dependsOn: [secrets] };
+    const reflex = new ReflexLayer(`${name}-reflex`, serviceArgs, serviceOpts);
+    const orchestrator = new Orchestrator(`${name}-orchestrator`, serviceArgs, serviceOpts);
+    const arms = new Arms(`${name}-arms`, serviceArgs, serviceOpts);
+    const ingress = config.ingress.enabled
+      ? new Ingress(`${name}-ingress`, serviceArgs, {
+          ...tierOpts,
+          dependsOn: [secrets, reflex, orchestrator],
+        })
+      : undefined;
+    this.endpoints = {
+      ingressUrl: ingress?.url,
+      orchestratorPublicUrl: ingress?.orchestratorUrl,
+      orchestratorInternalUrl: orchestrator.url,
+      armUrls: arms.urls,
+      tlsMode: ingress?.tlsMode,
+    };
 
     this.namespaces = foundation.namespaces;
     this.storageClassName = foundation.storageClassName;

@@ -19,6 +19,11 @@ export function buildPlatform(config: PlatformConfig = readPlatformConfig()) {
     namespaces: platform.namespaces,
     storageClass: platform.storageClassName,
     ingressHost: config.ingress.enabled ? config.ingress.host : undefined,
+    ingressUrl: platform.endpoints.ingressUrl,
+    orchestratorUrl: platform.endpoints.orchestratorPublicUrl,
+    orchestratorInternalUrl: platform.endpoints.orchestratorInternalUrl,
+    armUrls: platform.endpoints.armUrls,
+    tlsMode: platform.endpoints.tlsMode,
     caCertificate: platform.caCertificate,
     missingLlmKeys: platform.missingLlmKeys,
   };
