@@ -2,7 +2,6 @@
  * Availability family: enough replicas, spread across nodes, updates that keep capacity, PDBs
  * that protect without blocking drains, and HPAs that can actually scale.
  */
-import type { ResourceList } from "./lib/k8s";
 import { TYPES, asArray, containersOf } from "./lib/k8s";
 import type { OctoPolicy } from "./lib/policy";
 import { validateType } from "./lib/policy";
@@ -308,11 +307,7 @@ export const hpaSanity: OctoPolicy = {
       for (const resource of utilisation) {
         const missing = containersOf(target.template?.spec)
           .filter((r) => r.role === "container")
-          .filter(
-            (r) =>
-              (r.container.resources?.requests as ResourceList | undefined)?.[resource] ===
-              undefined,
-          )
+          .filter((r) => r.container.resources?.requests?.[resource] === undefined)
           .map((r) => r.container.name);
         if (missing.length > 0)
           reportViolation(

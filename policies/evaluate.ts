@@ -24,7 +24,6 @@ import type {
 import { PACK_ENFORCEMENT_LEVEL, policies as packPolicies } from "./policies";
 import type { OctoPolicy } from "./lib/policy";
 import { describeResource, isPlainObject } from "./lib/k8s";
-import type { Props } from "./lib/k8s";
 import { recordingExemptions } from "./lib/exemptions";
 import type { CapacityRow } from "./lib/capacity";
 import { capacityRows, QUOTA_CAPACITY } from "./capacity";
@@ -245,7 +244,7 @@ export async function evaluatePolicies(
 ): Promise<PolicyReport> {
   const reconciled = reconcileConfig(config);
   const labels = new Map<string, string>();
-  const label = (r: RenderedResource) => describeResource(r.type, (r.props ?? {}) as Props, r.name);
+  const label = (r: RenderedResource) => describeResource(r.type, r.props ?? {}, r.name);
   for (const r of resources) if (r.urn) labels.set(r.urn, label(r));
 
   const stackResources: PolicyResource[] = resources.map((r) => {

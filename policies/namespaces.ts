@@ -75,11 +75,7 @@ export const namespaceGuardrails: OctoPolicy = {
         reportViolation(`${where}: has no ResourceQuota`, declared.urn);
       if (index.inNamespace(TYPES.limitRange, ns).length === 0)
         reportViolation(`${where}: has no LimitRange`, declared.urn);
-      if (
-        !index
-          .inNamespace(TYPES.networkPolicy, ns)
-          .some((np) => isDefaultDeny(np.props.spec as NetworkPolicySpec))
-      )
+      if (!index.inNamespace(TYPES.networkPolicy, ns).some((np) => isDefaultDeny(np.props.spec)))
         reportViolation(
           `${where}: has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)`,
           declared.urn,

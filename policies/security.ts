@@ -2,7 +2,7 @@
  * Security family: Pod Security Standards (checked against the level each namespace enforces),
  * read-only root filesystems, and ServiceAccount tokens only where a workload says why.
  */
-import type { PodSpec, PodTemplate, Props, SecurityContext } from "./lib/k8s";
+import type { PodSpec, PodTemplate, SecurityContext } from "./lib/k8s";
 import { asArray, containerLabel, containersOf, annotationsOf } from "./lib/k8s";
 import type { OctoPolicy } from "./lib/policy";
 import { validateWorkload } from "./lib/policy";
@@ -239,7 +239,7 @@ export const serviceAccountToken: OctoPolicy = {
   enforcementLevel: "mandatory",
   validateResource: validateWorkload((w, report) => {
     if (!w.spec) return;
-    const reason = annotationsOf(w.props as Props, w.template)[API_ACCESS_ANNOTATION];
+    const reason = annotationsOf(w.props, w.template)[API_ACCESS_ANNOTATION];
     if (w.spec.automountServiceAccountToken === false) return;
     if (reason && reason.trim() !== "") return;
     const what =

@@ -276,7 +276,7 @@ function demandsOf(
     });
   }
   for (const pvc of index.inNamespace(TYPES.pvc, namespace)) {
-    const s = storageOf([pvc.props as PvcTemplate]);
+    const s = storageOf([pvc.props]);
     const zero = {
       "requests.cpu": ZERO,
       "requests.memory": ZERO,
@@ -329,7 +329,7 @@ export function computeCapacity(index: StackIndex, nodeCount: number): CapacityR
     for (const quota of quotas) {
       const spec = (quota.props.spec ?? {}) as { hard?: Record<string, string | number> };
       for (const [rawKey, value] of Object.entries(spec.hard ?? {})) {
-        const key = (QUOTA_ALIASES[rawKey] ?? rawKey) as QuotaKey;
+        const key = QUOTA_ALIASES[rawKey] ?? rawKey;
         if (!QUOTA_KEYS.includes(key)) continue;
         const v = q(value);
         if (v && (hard[key] === undefined || compare(v, hard[key]) < 0)) hard[key] = v;
@@ -386,7 +386,7 @@ export function computeCapacity(index: StackIndex, nodeCount: number): CapacityR
                     : d.compute[k];
             return [k, formatQuota(k, scale(per, d.peak))];
           }),
-        ) as Partial<Record<QuotaKey, string>>,
+        ),
       }));
     rows.push({
       namespace,

@@ -206,7 +206,7 @@ export function describeResource(type: string, props: Props, logicalName?: strin
 export function podTemplateOf(type: string, props: Props): PodTemplate | undefined {
   const spec = isPlainObject(props.spec) ? props.spec : undefined;
   if (!spec) return undefined;
-  if (type === TYPES.pod) return { metadata: metaOf(props), spec: spec as PodSpec };
+  if (type === TYPES.pod) return { metadata: metaOf(props), spec: spec };
   if (type === TYPES.cronJob) {
     const jobTemplate = spec.jobTemplate as { spec?: { template?: PodTemplate } } | undefined;
     return jobTemplate?.spec?.template;

@@ -209,7 +209,7 @@ export function replicasOf(
   w: Indexed,
   nodeCount: number,
 ): { baseline: number; peak: number; hpa?: Indexed } {
-  const spec = (w.props.spec ?? {}) as Record<string, unknown>;
+  const spec = w.props.spec ?? {};
   switch (w.type) {
     case TYPES.daemonSet:
       return { baseline: nodeCount, peak: nodeCount };

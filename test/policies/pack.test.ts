@@ -6,12 +6,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { parse as parseYaml } from "yaml";
+import type * as PolicyModule from "@pulumi/policy";
 
 const constructed = vi.hoisted(
   () => [] as { name: string; args: { policies: unknown[]; enforcementLevel?: string } }[],
 );
 vi.mock("@pulumi/policy", async (importOriginal) => {
-  const actual = await importOriginal<typeof import("@pulumi/policy")>();
+  const actual = await importOriginal<typeof PolicyModule>();
   return {
     ...actual,
     // The real constructor starts the analyzer's gRPC server; record the call instead.
