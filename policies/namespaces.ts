@@ -35,15 +35,19 @@ export function isDefaultDeny(spec: NetworkPolicySpec | undefined): boolean {
 export const namespaceGuardrails: OctoPolicy = {
   name: "namespace-guardrails",
   description:
-    "Every namespace that runs pods (workloads, operator clusters, Helm charts) is a Namespace of the stack with pod-security.kubernetes.io/enforce, a ResourceQuota, a LimitRange and a default-deny NetworkPolicy.",
+    "Every namespace that runs the stack's pods (workloads, operator clusters) is a Namespace of the stack with pod-security.kubernetes.io/enforce, a ResourceQuota, a LimitRange and a default-deny NetworkPolicy; a namespace holding only a Helm chart needs the Pod Security labels.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const index = indexStack(args.resources);
     const namespaces = index.namespacesWithWorkloads();
+    // Namespaces that only hold a Helm chart (an operator): its pods are invisible offline and the
+    // chart owns their network flows, so only the Pod Security labels are required there.
+    const chartOnly = new Set<string>();
     for (const chart of index.charts) {
       const ns = (chart.props as { namespace?: string }).namespace;
-      if (ns) namespaces.add(ns);
+      if (ns && !namespaces.has(ns)) chartOnly.add(ns);
     }
+    for (const ns of chartOnly) namespaces.add(ns);
     for (const ns of [...namespaces].sort()) {
       const declared = index.namespaces.get(ns);
       const where = `namespace ${ns}`;
@@ -71,6 +75,7 @@ export const namespaceGuardrails: OctoPolicy = {
             );
         }
       }
+      if (chartOnly.has(ns)) continue;
       if (index.inNamespace(TYPES.resourceQuota, ns).length === 0)
         reportViolation(`${where}: has no ResourceQuota`, declared.urn);
       if (index.inNamespace(TYPES.limitRange, ns).length === 0)

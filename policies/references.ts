@@ -32,7 +32,27 @@ function operatorPodLabels(
   for (const p of index.inNamespace(TYPES.cnpgPooler, namespace ?? "")) {
     out.push({ "cnpg.io/poolerName": p.objectName, "cnpg.io/podRole": "pooler" });
   }
+  // cert-manager runs ACME HTTP-01 solver pods in the namespace of the Certificate being issued.
+  if (index.inNamespace(TYPES.certificate, namespace ?? "").some((c) => mayUseHttp01(index, c)))
+    out.push({ "acme.cert-manager.io/http01-solver": "true" });
   return out;
+}
+
+/** Whether a Certificate's issuer may solve HTTP-01 challenges (unknown issuers: assume so). */
+function mayUseHttp01(index: StackIndex, cert: Indexed): boolean {
+  const ref = (cert.props.spec as { issuerRef?: { kind?: string; name?: string } } | undefined)
+    ?.issuerRef;
+  const kind = ref?.kind ?? "Issuer";
+  const issuer = index.all.find(
+    (r) =>
+      r.props.kind === kind &&
+      r.objectName === ref?.name &&
+      (kind === "ClusterIssuer" || r.namespace === cert.namespace),
+  );
+  if (!issuer) return true;
+  const solvers = (issuer.props.spec as { acme?: { solvers?: { http01?: unknown }[] } } | undefined)
+    ?.acme?.solvers;
+  return asArray(solvers).some((s) => s.http01 !== undefined);
 }
 
 function hasUnexpandedChart(index: StackIndex, namespace: string | undefined): boolean {

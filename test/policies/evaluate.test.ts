@@ -1,0 +1,190 @@
+/** The offline analyzer: config reconciliation like the CLI's, args like @pulumi/policy's. */
+import { describe, expect, it } from "vitest";
+import * as k8s from "@pulumi/kubernetes";
+import { validateResourceOfType, validateStackResourcesOfType } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import {
+  PolicyConfigError,
+  evaluatePolicies,
+  loadPolicyConfig,
+  reconcileConfig,
+} from "../../policies/evaluate";
+import { policies } from "../../policies/policies";
+import { compliantStack, find, rendered } from "../fixtures/stack";
+import { clone, evaluate, messagesOf } from "./helpers";
+
+describe("reconcileConfig", () => {
+  it("applies schema defaults, then `all`, then each policy's entry", () => {
+    const r = new Map(
+      reconcileConfig({
+        all: "advisory",
+        "quota-capacity-at-peak": { enforcementLevel: "mandatory", nodeCount: 5 },
+        "ingress-tls": "disabled",
+      }).map((x) => [x.policy.name, x]),
+    );
+    expect(r.get("quota-capacity-at-peak")).toMatchObject({
+      enforcementLevel: "mandatory",
+      config: { nodeCount: 5 },
+    });
+    expect(r.get("ingress-tls")?.enforcementLevel).toBe("disabled");
+    expect(r.get("pod-security-standards")?.enforcementLevel).toBe("advisory");
+    expect(r.get("image-registry-allowed")?.config).toEqual({
+      allowedRegistries: ["docker.io", "ghcr.io", "quay.io", "registry.k8s.io"],
+    });
+  });
+
+  it("uses each policy's own level without config", () => {
+    for (const r of reconcileConfig({})) expect(r.enforcementLevel).toBe(r.policy.enforcementLevel);
+  });
+
+  it("rejects bad levels, unknown policies and values that fail a configSchema", () => {
+    expect(() =>
+      reconcileConfig({
+        all: "strict" as never,
+        "quota-capacity-at-peak": { nodeCount: 0 },
+        "service-type-allowed": { allowedTypes: ["Ingress"] },
+        "pod-security-standard": "mandatory",
+        "ingress-tls": { hosts: 3 },
+      }),
+    ).toThrow(PolicyConfigError);
+    let problems: string[] = [];
+    try {
+      reconcileConfig({
+        "quota-capacity-at-peak": { nodeCount: "12" },
+        "ingress-tls": { hosts: 3 },
+      });
+    } catch (e) {
+      problems = (e as PolicyConfigError).problems;
+    }
+    expect(problems).toEqual([
+      "ingress-tls: takes no configuration (got hosts)",
+      "quota-capacity-at-peak.nodeCount: expected integer, got string",
+    ]);
+  });
+
+  it("loads a stack's file and names the stacks it has when asked for another", () => {
+    expect(loadPolicyConfig("production").all).toBe("mandatory");
+    expect(() => loadPolicyConfig("qa")).toThrow(
+      /no policy configuration for stack "qa".*have: dev, production, staging/,
+    );
+  });
+});
+
+describe("evaluatePolicies", () => {
+  it("does not run disabled policies and reports advisory ones as advisory", async () => {
+    const stack = clone(compliantStack());
+    find(stack, "Deployment", "orchestrator").spec.template.spec.containers[0].image =
+      "docker.io/octollm/orchestrator:latest";
+    find(stack, "Service", "orchestrator").spec.type = "NodePort";
+    const report = await evaluate(stack, {
+      "image-tag-pinned": "disabled",
+      "service-type-allowed": "advisory",
+    });
+    expect(messagesOf(report, "image-tag-pinned")).toEqual([]);
+    expect(report.violations.map((v) => [v.policy, v.enforcementLevel, v.resource])).toEqual([
+      ["service-type-allowed", "advisory", "Service octollm-production/orchestrator"],
+    ]);
+  });
+
+  it("reports `remediate` as mandatory, like the analyzer", async () => {
+    const stack = clone(compliantStack());
+    find(stack, "Service", "orchestrator").spec.type = "NodePort";
+    const report = await evaluate(stack, { "service-type-allowed": "remediate" });
+    expect(report.violations[0].enforcementLevel).toBe("mandatory");
+  });
+
+  it("gives resource and stack validations the args @pulumi/policy gives (isType/asType by __pulumiType)", async () => {
+    const seen: string[] = [];
+    const resourcePolicy: ResourceValidationPolicy = {
+      name: "probe-resource",
+      description: "test",
+      validateResource: validateResourceOfType(k8s.apps.v1.Deployment, (d, args, report) => {
+        seen.push(`${args.type} ${String(d.metadata?.name)} ${JSON.stringify(args.getConfig())}`);
+        report("seen");
+      }),
+    };
+    const stackPolicy: StackValidationPolicy = {
+      name: "probe-stack",
+      description: "test",
+      validateStack: validateStackResourcesOfType(
+        k8s.policy.v1.PodDisruptionBudget,
+        (pdbs, args, report) => {
+          seen.push(`pdbs ${pdbs.length} of ${args.resources.length}`);
+          report("stack-wide");
+          report("on one", args.resources[0].urn);
+        },
+      ),
+    };
+    // Exercise the adapter directly with third-party-style policies.
+    policies.push(resourcePolicy, stackPolicy);
+    try {
+      const report = await evaluatePolicies(compliantStack(), {});
+      expect(seen).toEqual([
+        "kubernetes:apps/v1:Deployment orchestrator {}",
+        "kubernetes:apps/v1:Deployment coder-arm {}",
+        "pdbs 3 of 3",
+      ]);
+      expect(
+        report.violations
+          .filter((v) => v.policy.startsWith("probe-"))
+          .map((v) => `${v.resource}: ${v.message}`),
+      ).toEqual([
+        "Deployment octollm-production/orchestrator: seen",
+        "Deployment octollm-production/coder-arm: seen",
+        "stack: stack-wide",
+        "PodDisruptionBudget octollm-production/orchestrator: on one",
+      ]);
+    } finally {
+      policies.splice(policies.indexOf(resourcePolicy), 2);
+    }
+  });
+});
+
+describe("operator-made objects", () => {
+  it("understand cert-manager's ACME HTTP-01 solver pods in a Certificate's namespace", async () => {
+    const stack = clone(compliantStack());
+    const solverPolicy = {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "acme-http01-solver", namespace: "octollm-production" },
+      spec: {
+        podSelector: { matchLabels: { "acme.cert-manager.io/http01-solver": "true" } },
+        policyTypes: ["Ingress"],
+      },
+    };
+    stack.push(rendered(solverPolicy));
+    expect(messagesOf(await evaluate(stack), "selectors-match")).toHaveLength(1);
+    stack.push(
+      rendered({
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: "octollm-tls", namespace: "octollm-production" },
+        spec: {
+          secretName: "octollm-tls",
+          issuerRef: { kind: "ClusterIssuer", name: "letsencrypt-prod" },
+        },
+      }),
+    );
+    expect(messagesOf(await evaluate(stack), "selectors-match")).toEqual([]);
+  });
+
+  it("ask only for Pod Security labels in a namespace that holds nothing but a Helm chart", async () => {
+    const stack = clone(compliantStack());
+    stack.push(
+      rendered({
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: "cert-manager", labels: {} },
+      }),
+      {
+        type: "kubernetes:helm.sh/v4:Chart",
+        name: "cert-manager",
+        urn: "urn:chart",
+        props: { chart: "cert-manager", namespace: "cert-manager" },
+      },
+    );
+    expect(messagesOf(await evaluate(stack), "namespace-guardrails")).toEqual([
+      "namespace cert-manager: has no pod-security.kubernetes.io/enforce label",
+    ]);
+  });
+});
