@@ -260,7 +260,12 @@ export type ArmConfig = z.infer<typeof armSchema>;
 
 const reflexLayer = z.strictObject({
   image,
-  port: port.describe("container and host port; ≥ 1024 so no NET_BIND_SERVICE is needed"),
+  port: port
+    .min(
+      1024,
+      "must be ≥ 1024: a lower port needs NET_BIND_SERVICE, which the platform does not grant",
+    )
+    .describe("container and host port; ≥ 1024 so no NET_BIND_SERVICE is needed"),
   resources,
   probes,
   logLevel,
@@ -445,6 +450,12 @@ const network = z.strictObject({
     .min(1)
     .describe(
       "addresses nodes use as source for pod traffic (node subnets; with overlay CNIs also the tunnel addresses). The reflex layer runs on the host network, so NetworkPolicies see its traffic as coming from these; keep them disjoint from the pod CIDR",
+    ),
+  apiServerCidrs: z
+    .array(cidr)
+    .min(1)
+    .describe(
+      "addresses of the Kubernetes API server endpoints (`kubectl get endpoints kubernetes -n default`). Pods that talk to the API (CloudNativePG instances) may open TCP 443/6443 to these and nothing else",
     ),
 });
 

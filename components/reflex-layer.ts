@@ -6,8 +6,8 @@
  *   hardened pod builder: hostNetwork with dnsPolicy ClusterFirstWithHostNet, containerPort =
  *   hostPort. Everything else stays restricted: non-root, read-only root filesystem, no
  *   privilege escalation, every capability dropped. No NET_BIND_SERVICE: the port (8080) is
- *   ≥ 1024, so an unprivileged process may bind it; the schema keeps the port configurable and
- *   this file refuses a port below 1024 rather than granting the capability.
+ *   ≥ 1024, so an unprivileged process may bind it; the config schema rejects a port below 1024
+ *   rather than granting the capability.
  * - Rolling update one node at a time (maxUnavailable 1; maxSurge must stay 0: a surge pod
  *   could not bind the host port its predecessor still holds).
  * - `octollm.io/expected-nodes` carries config.kubernetes.nodeCount for the capacity report.
@@ -58,8 +58,6 @@ export function reflexEnv(config: PlatformConfig): Record<string, string> {
   };
 }
 
-export class ReflexLayerError extends Error {}
-
 export interface ReflexLayerArgs {
   config: PlatformConfig;
   namespaces: Record<NamespaceRole, pulumi.Output<string>>;
@@ -73,11 +71,6 @@ export class ReflexLayer extends pulumi.ComponentResource {
     super("octollm:reflex:ReflexLayer", name, {}, opts);
     const { config, namespaces } = args;
     const r = config.reflexLayer;
-    if (r.port < 1024) {
-      throw new ReflexLayerError(
-        `octollm:reflexLayer.port: got ${r.port}; must be ≥ 1024 (binding a lower port needs NET_BIND_SERVICE, which the platform does not grant)`,
-      );
-    }
     const identity = {
       name: REFLEX_NAME,
       component: "reflex-layer",
