@@ -1,0 +1,100 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../../scripts/offline";
+
+const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
+
+function render(args: string[]) {
+  const result = spawnSync(TSX, [path.join(REPO_ROOT, "scripts", "render.ts"), ...args], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return {
+    code: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr.replace(/^npm warn.*\n?/gm, ""),
+  };
+}
+
+describe("npm run render", () => {
+  it("renders every stack to YAML and a report, with a summary table", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-render-"));
+    const { code, stdout, stderr } = render(["--all", "--out", out]);
+    expect(stderr).toMatch(
+      /rendering dev\.\.\.\nrendering production\.\.\.\nrendering staging\.\.\./,
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^stack\s+objects\s+charts\s+schema\s+mandatory\s+advisory\s+exemptions\s+time$/m,
+    );
+    for (const stack of ["dev", "staging", "production"]) {
+      const yamlText = fs.readFileSync(path.join(out, `${stack}.yaml`), "utf8");
+      const docs = parseAllDocuments(yamlText).map((d) => d.toJS() as { kind: string });
+      const report = JSON.parse(fs.readFileSync(path.join(out, `${stack}.report.json`), "utf8"));
+      expect(report.objects.total).toBe(docs.length);
+      expect(report.schema.errors).toEqual([]);
+      expect(
+        report.policies.violations.filter(
+          (v: { enforcementLevel: string }) => v.enforcementLevel === "mandatory",
+        ),
+      ).toEqual([]);
+      expect(report.policies.capacity.length).toBeGreaterThanOrEqual(3);
+      const kinds = new Set(docs.map((d) => d.kind));
+      for (const kind of [
+        "Namespace",
+        "ResourceQuota",
+        "LimitRange",
+        "NetworkPolicy",
+        "StorageClass",
+        "Secret",
+      ])
+        expect(kinds).toContain(kind);
+      expect(yamlText).not.toMatch(/mock-octollm[a-z0-9-]*-x{8}/);
+      expect(yamlText).not.toContain("BEGIN PRIVATE KEY");
+    }
+  });
+
+  it("exits 2 with a one-line reason for an unknown stack", () => {
+    const { code, stderr } = render(["qa"]);
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe(
+      'render: qa: unknown stack "qa": no Pulumi.qa.yaml (stacks: dev, production, staging)',
+    );
+  });
+
+  it("exits 2 with a one-line reason naming the key for an invalid config", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-stacks-"));
+    fs.writeFileSync(
+      path.join(root, "Pulumi.broken.yaml"),
+      "config:\n  octollm:environment: production\n  octollm:orchestrator:\n    replicas: 0\n",
+    );
+    const { code, stderr } = render(["broken", "--root", root]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toEqual([
+      "rendering broken...",
+      expect.stringMatching(/^render: broken: invalid/),
+    ]);
+    expect(stderr).toContain(
+      "render: broken: invalid configuration: octollm:orchestrator.replicas: got 0;",
+    );
+  });
+
+  it("exits 2 on usage errors", () => {
+    expect(render([]).code).toBe(2);
+    expect(render(["--bogus"]).stderr).toMatch(/unknown option --bogus/);
+  });
+});
+
+describe("npm run policy", () => {
+  it("evaluates the policies of every stack without writing YAML, and speaks JSON on request", () => {
+    const { code, stdout } = render(["--all", "--policy-only", "--json"]);
+    expect(code).toBe(0);
+    const reports = JSON.parse(stdout) as { stack: string; policies: { violations: unknown[] } }[];
+    expect(reports.map((r) => r.stack)).toEqual(["dev", "production", "staging"]);
+  });
+});
