@@ -258,9 +258,7 @@ describe("data safety: routine changes never replace a data store (production)",
     const statefulSets = base.resources.filter((x) => x.type === STATEFULSET);
     expect(statefulSets.length).toBeGreaterThanOrEqual(2);
     for (const r of statefulSets) {
-      const labels = Object.keys(
-        (get(r.inputs, "spec", "selector", "matchLabels") ?? {}),
-      ).sort();
+      const labels = Object.keys(get(r.inputs, "spec", "selector", "matchLabels") ?? {}).sort();
       expect(labels, k8sName(r)).toEqual([
         "app.kubernetes.io/component",
         "app.kubernetes.io/instance",
