@@ -116,10 +116,9 @@ export class Ingress extends pulumi.ComponentResource {
     const child = { parent: this };
     const roles = ["reflex", "workloads"] as const;
 
-    let certificates: pulumi.Resource[] = [];
-    if (i.tls.mode === "acme") {
-      certificates = this.acme(name, config, namespaces, labels);
-    }
+    // The Ingresses do not wait for the Certificates: nginx serves its default certificate
+    // until cert-manager writes the Secret, and issuance needs no Ingress of ours.
+    if (i.tls.mode === "acme") this.acme(name, config, namespaces, labels);
 
     const backends: Record<
       (typeof roles)[number],
@@ -162,7 +161,7 @@ export class Ingress extends pulumi.ComponentResource {
             ],
           },
         },
-        { ...child, dependsOn: certificates },
+        child,
       );
     }
 
@@ -184,7 +183,7 @@ export class Ingress extends pulumi.ComponentResource {
     config: PlatformConfig,
     namespaces: Record<NamespaceRole, pulumi.Output<string>>,
     labels: Record<string, string>,
-  ): pulumi.Resource[] {
+  ): void {
     const i = config.ingress;
     const cm = config.operators.certManager;
     const child = { parent: this };
@@ -256,25 +255,22 @@ export class Ingress extends pulumi.ComponentResource {
       crOpts,
     );
 
-    const certificates: pulumi.Resource[] = [];
     for (const role of ["reflex", "workloads"] as const) {
-      certificates.push(
-        new k8s.apiextensions.CustomResource(
-          `${name}-certificate-${role}`,
-          {
-            apiVersion: "cert-manager.io/v1",
-            kind: "Certificate",
-            metadata: { name: SECRET_NAMES.tls, namespace: namespaces[role], labels },
-            spec: {
-              secretName: SECRET_NAMES.tls,
-              dnsNames: [i.host],
-              issuerRef: { name: CLUSTER_ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" },
-              privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-              secretTemplate: { labels },
-            },
+      new k8s.apiextensions.CustomResource(
+        `${name}-certificate-${role}`,
+        {
+          apiVersion: "cert-manager.io/v1",
+          kind: "Certificate",
+          metadata: { name: SECRET_NAMES.tls, namespace: namespaces[role], labels },
+          spec: {
+            secretName: SECRET_NAMES.tls,
+            dnsNames: [i.host],
+            issuerRef: { name: CLUSTER_ISSUER, kind: "ClusterIssuer", group: "cert-manager.io" },
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+            secretTemplate: { labels },
           },
-          { ...child, dependsOn: [...dependsOn, issuer] },
-        ),
+        },
+        { ...child, dependsOn: [...dependsOn, issuer] },
       );
 
       // The namespaces deny all ingress by default: let the controller reach the solver pods.
@@ -291,6 +287,5 @@ export class Ingress extends pulumi.ComponentResource {
         child,
       );
     }
-    return certificates;
   }
 }

@@ -24,7 +24,7 @@ describe.each(STACKS)("reflex layer on %s", (stack) => {
     expect(ds.spec.template.metadata.annotations[EXEMPTION_ANNOTATION]).toBe(
       exemptionAnnotation(EXEMPTIONS.reflexHostNetwork),
     );
-    expect(ds.metadata.annotations["octollm.io/expected-nodes"]).toBe(String(NODES[stack]));
+    expect(ds.metadata.annotations?.["octollm.io/expected-nodes"]).toBe(String(NODES[stack]));
     expect(ds.spec.updateStrategy).toEqual({
       type: "RollingUpdate",
       rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
