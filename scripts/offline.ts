@@ -250,8 +250,9 @@ async function runStackNow(
     const resolved = await resolveOutputs(outputs);
     await waitForRPCs();
 
-    const resources = captured.map((c, i): RegisteredResource => {
-      const req = requests.find((r) => r.type === c.type && r.name === c.name) ?? requests[i];
+    const byTypeAndName = new Map(requests.map((r) => [`${r.type}::${r.name}`, r]));
+    const resources = captured.map((c): RegisteredResource => {
+      const req = byTypeAndName.get(`${c.type}::${c.name}`);
       return {
         type: c.type,
         name: c.name,
