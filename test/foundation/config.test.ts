@@ -272,7 +272,9 @@ describe("bad input is rejected at parse time with key, value and what is allowe
 
   it("rejects a StorageClass without encryption at rest", () => {
     expect(
-      problemsOf({ "octollm:dataStores": { storageClass: { parameters: { encrypted: "false" } } } }),
+      problemsOf({
+        "octollm:dataStores": { storageClass: { parameters: { encrypted: "false" } } },
+      }),
     ).toContainEqual(
       expect.stringMatching(
         /^octollm:dataStores\.storageClass\.parameters: got \{"type":"gp3","encrypted":"false","iops":"3000","throughput":"125"\}; must enable encryption at rest/,
