@@ -282,6 +282,9 @@ export const PRODUCTION_DEFAULTS = {
     // address, so those NetworkPolicies admit it by ipBlock. Narrow this to the cluster's node
     // subnets (and keep it disjoint from the pod CIDR, or every pod passes the ipBlock).
     nodeCidrs: ["10.0.0.0/8"],
+    // CloudNativePG instance managers watch their Cluster through the API server; egress to it is
+    // an ipBlock (the API server is no pod). Narrow this to the endpoints of `kubernetes`.
+    apiServerCidrs: ["10.0.0.0/8"],
   },
   operators: {
     cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system" },

@@ -8,10 +8,12 @@ import type { PlatformConfig } from "./config";
 import { Foundation } from "./foundation";
 import type { NamespaceRole } from "./foundation";
 import { PlatformSecrets } from "./secrets";
+import { DataStores } from "./data-stores";
 import { ReflexLayer } from "./reflex-layer";
 import { Orchestrator } from "./orchestrator";
 import { Arms } from "./arms";
 import { Ingress } from "./ingress";
+import { Observability } from "./observability";
 
 /** Where the platform answers: public URLs (when the ingress is enabled) and in-cluster ones. */
 export interface PlatformEndpoints {
@@ -32,6 +34,10 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
   public readonly caCertificate: pulumi.Output<string> | undefined;
   public readonly missingLlmKeys: string[];
   public readonly endpoints: PlatformEndpoints;
+  /** Postgres, Redis, Qdrant: service names, selector labels, the CNPG chart (for dependsOn) */
+  public readonly dataStores: DataStores;
+  /** monitoring stack, monitors, alert rules, dashboards, tracing */
+  public readonly observability: Observability;
 
   constructor(name: string, args: OctoLLMPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("octollm:platform:OctoLLMPlatform", name, {}, opts);
@@ -46,6 +52,17 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
       tierOpts,
     );
 
+    // Data stores read the generated credentials (CNPG bootstrap, Redis password, Qdrant key).
+    this.dataStores = new DataStores(
+      `${name}-data`,
+      {
+        config,
+        namespaces: foundation.namespaces,
+        storageClassName: foundation.storageClassName,
+      },
+      { ...tierOpts, dependsOn: [secrets] },
+    );
+
     // Services read the Secrets above (secretKeyRef), so they come after them.
     const serviceArgs = { config, namespaces: foundation.namespaces };
     const serviceOpts = { ...tierOpts, dependsOn: [secrets] };
@@ -58,6 +75,14 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
           dependsOn: [secrets, reflex, orchestrator],
         })
       : undefined;
+    // Observability selects its targets by label and port-name conventions, so it needs only the
+    // config, the namespaces and the provider; it reads the grafana-admin and qdrant Secrets.
+    this.observability = new Observability(
+      `${name}-observability`,
+      { config, namespaces: foundation.namespaces },
+      { ...tierOpts, dependsOn: [secrets] },
+    );
+
     this.endpoints = {
       ingressUrl: ingress?.url,
       orchestratorPublicUrl: ingress?.orchestratorUrl,

@@ -26,5 +26,18 @@ export function buildPlatform(config: PlatformConfig = readPlatformConfig()) {
     tlsMode: platform.endpoints.tlsMode,
     caCertificate: platform.caCertificate,
     missingLlmKeys: platform.missingLlmKeys,
+    dataStores: {
+      postgres: platform.dataStores.postgresServices,
+      redis: {
+        mode: platform.dataStores.redisMode,
+        services: platform.dataStores.redisServices,
+        masterName: platform.dataStores.redisMasterName,
+      },
+      qdrantUrl: platform.dataStores.qdrantUrl,
+    },
+    observability: {
+      alerts: platform.observability.alerts,
+      otlpEndpoint: platform.observability.otlpEndpoint,
+    },
   };
 }

@@ -1,0 +1,314 @@
+/**
+ * Postgres: a CloudNativePG `Cluster` named `postgres` — a primary and streaming-replication
+ * standbys managed by the operator (failover, switchover, rolling updates, PVCs, PDBs, TLS), not
+ * a StatefulSet of unreplicated pods.
+ *
+ * - Replication: `postgresql.synchronous` (the API since CNPG 1.24; the older
+ *   minSyncReplicas/maxSyncReplicas pair is left unset) with method `any` and
+ *   `number = synchronousReplicas`, `dataDurability: required`: a commit returns only once that
+ *   many standbys have it, so a failover loses no acknowledged transaction. The price: with fewer
+ *   healthy standbys than `number`, writes wait (docs/data-stores.md).
+ * - Clients: the operator's Services `postgres-rw` (primary), `postgres-ro` (standbys),
+ *   `postgres-r` (any). With `requireTls`, pg_hba rejects every non-TLS connection. Owner
+ *   credentials come from the foundation's `postgres-owner-credentials`; the superuser is off.
+ * - Pods: the operator builds them (restricted-compliant: non-root, read-only root filesystem,
+ *   seccomp RuntimeDefault, no capabilities); anti-affinity on hostname, required in production.
+ * - PDBs: the operator's (`enablePDB`), only with more than one instance: a single instance's
+ *   primary budget would block every drain. On a cordoned node the operator switches the primary
+ *   over to a standby, which is what lets the primary's budget release.
+ * - Metrics: every instance exports on 9187 (`metrics`); the PodMonitor is the observability
+ *   tier's (CNPG's `enablePodMonitor` is deprecated), so it stays off here.
+ * - Backups: with `backups.enabled` and an object store, WAL archiving + base backups
+ *   (`spec.backup.barmanObjectStore`); `restoreFrom` bootstraps from a backup instead of initdb.
+ * - The operator itself: the `cloudnative-pg` chart (pinned) in its own namespace when
+ *   `operators.cloudnativePg.install`; otherwise it must already run in that namespace.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig } from "../config";
+import { imageRef } from "../config";
+import { standardLabels } from "../k8s/labels";
+import type { Labels } from "../k8s/labels";
+import { llmEgress, policySpec, prometheusPeer, tcp } from "../network-flows";
+import { SECRET_NAMES } from "../secrets";
+import type { DataStoreArgs } from "./common";
+import { clientPeers, dataOptions, requireSpread, storeIdentity } from "./common";
+
+export const POSTGRES_CLUSTER_NAME = "postgres";
+export const CNPG_CHART = "cloudnative-pg";
+export const CNPG_REPO = "https://cloudnative-pg.github.io/charts";
+/** Ports of a CNPG instance: PostgreSQL, the instance manager's status API, metrics. */
+export const CNPG_PORTS = { postgres: 5432, status: 8000, metrics: 9187 } as const;
+
+/** Services the operator creates for the cluster. */
+export const POSTGRES_SERVICES = {
+  rw: `${POSTGRES_CLUSTER_NAME}-rw`,
+  ro: `${POSTGRES_CLUSTER_NAME}-ro`,
+  r: `${POSTGRES_CLUSTER_NAME}-r`,
+} as const;
+
+/** Labels the operator puts on every instance pod of the cluster. */
+export const POSTGRES_POD_LABELS: Labels = { "cnpg.io/cluster": POSTGRES_CLUSTER_NAME };
+
+export type PostgresArgs = DataStoreArgs;
+
+/** pg_hba rules: with requireTls, TLS or nothing (the operator's own rules come first). */
+export function pgHba(config: PlatformConfig): string[] | undefined {
+  if (!config.dataStores.postgres.requireTls) return undefined;
+  return ["hostnossl all all all reject", "hostssl all all all scram-sha-256"];
+}
+
+/** The Cluster's `spec.backup`: WAL archive + base backups to the configured object store. */
+export function postgresBackupSpec(config: PlatformConfig): Record<string, unknown> | undefined {
+  const store = config.backups.postgres.objectStore;
+  if (!config.backups.enabled || !store) return undefined;
+  return {
+    retentionPolicy: config.backups.postgres.retention,
+    barmanObjectStore: {
+      destinationPath: store.destinationPath,
+      ...(store.endpointURL ? { endpointURL: store.endpointURL } : {}),
+      ...objectStoreCredentials(store.destinationPath, store.credentialsSecret),
+      wal: { compression: "gzip" },
+      data: { compression: "gzip" },
+    },
+  };
+}
+
+/**
+ * Credentials of the object store from the existing Secret, keyed as CNPG's documentation
+ * names them: ACCESS_KEY_ID/ACCESS_SECRET_KEY (S3), gcsCredentials (GCS),
+ * AZURE_CONNECTION_STRING (Azure, https://).
+ */
+function objectStoreCredentials(path: string, secret: string): Record<string, unknown> {
+  if (path.startsWith("gs://")) {
+    return {
+      googleCredentials: { applicationCredentials: { name: secret, key: "gcsCredentials" } },
+    };
+  }
+  if (/^https?:\/\//.test(path)) {
+    return {
+      azureCredentials: { connectionString: { name: secret, key: "AZURE_CONNECTION_STRING" } },
+    };
+  }
+  return {
+    s3Credentials: {
+      accessKeyId: { name: secret, key: "ACCESS_KEY_ID" },
+      secretAccessKey: { name: secret, key: "ACCESS_SECRET_KEY" },
+    },
+  };
+}
+
+/** initdb (a new, empty database) or recovery from a backup (`dataStores.postgres.restoreFrom`). */
+export function postgresBootstrap(config: PlatformConfig): Record<string, unknown> {
+  const pg = config.dataStores.postgres;
+  const owner = {
+    database: pg.database,
+    owner: pg.owner,
+    secret: { name: SECRET_NAMES.postgresOwner },
+  };
+  const restore = pg.restoreFrom;
+  if (!restore) {
+    return { initdb: { ...owner, dataChecksums: true, encoding: "UTF8" } };
+  }
+  const target = restore.targetTime ? { recoveryTarget: { targetTime: restore.targetTime } } : {};
+  if (restore.backup) {
+    return { recovery: { ...owner, backup: { name: restore.backup }, ...target } };
+  }
+  return { recovery: { ...owner, source: RESTORE_SOURCE, ...target } };
+}
+
+/** Name of the external cluster a recovery from the object store reads. */
+export const RESTORE_SOURCE = "origin";
+
+function externalClusters(config: PlatformConfig): Record<string, unknown>[] | undefined {
+  const restore = config.dataStores.postgres.restoreFrom;
+  const store = config.backups.postgres.objectStore;
+  if (!restore?.objectStore || !store) return undefined;
+  return [
+    {
+      name: RESTORE_SOURCE,
+      barmanObjectStore: {
+        destinationPath: store.destinationPath,
+        ...(store.endpointURL ? { endpointURL: store.endpointURL } : {}),
+        ...objectStoreCredentials(store.destinationPath, store.credentialsSecret),
+        // The archive was written by the cluster of the same name.
+        serverName: POSTGRES_CLUSTER_NAME,
+        wal: { maxParallel: 4 },
+      },
+    },
+  ];
+}
+
+/** The Cluster's spec, from config alone (tests validate it against the CNPG schema). */
+export function postgresClusterSpec(
+  config: PlatformConfig,
+  storageClassName: pulumi.Input<string>,
+): Record<string, unknown> {
+  const pg = config.dataStores.postgres;
+  const hba = pgHba(config);
+  const backup = postgresBackupSpec(config);
+  const external = externalClusters(config);
+  return {
+    description: `OctoLLM ${config.environment} database`,
+    instances: pg.instances,
+    imageName: imageRef(pg.image),
+    primaryUpdateStrategy: "unsupervised",
+    // With standbys, move the primary away before restarting it; alone, restart in place.
+    primaryUpdateMethod: pg.instances > 1 ? "switchover" : "restart",
+    enableSuperuserAccess: false,
+    // A single instance's primary budget (minAvailable 1) would block every node drain.
+    enablePDB: pg.instances > 1,
+    postgresql: {
+      parameters: { ...pg.parameters },
+      ...(pg.synchronousReplicas > 0
+        ? {
+            synchronous: {
+              method: "any",
+              number: pg.synchronousReplicas,
+              dataDurability: "required",
+            },
+          }
+        : {}),
+      ...(hba ? { pg_hba: hba } : {}),
+    },
+    bootstrap: postgresBootstrap(config),
+    ...(external ? { externalClusters: external } : {}),
+    storage: { size: pg.storage, storageClass: storageClassName, resizeInUseVolumes: true },
+    ...(pg.walStorage
+      ? { walStorage: { size: pg.walStorage, storageClass: storageClassName } }
+      : {}),
+    resources: {
+      requests: { cpu: pg.resources.requests.cpu, memory: pg.resources.requests.memory },
+      limits: { cpu: pg.resources.limits.cpu, memory: pg.resources.limits.memory },
+    },
+    affinity: {
+      enablePodAntiAffinity: true,
+      podAntiAffinityType: requireSpread(config) ? "required" : "preferred",
+      topologyKey: "kubernetes.io/hostname",
+    },
+    // The operator's own PodMonitor is deprecated since CNPG 1.26 (and would be named
+    // `postgres` too): the observability tier owns a PodMonitor on port `metrics` (9187).
+    monitoring: { enablePodMonitor: false },
+    ...(backup ? { backup } : {}),
+  };
+}
+
+export class Postgres extends pulumi.ComponentResource {
+  /** the CNPG Cluster (protected and retained with protectData) */
+  public readonly cluster: k8s.apiextensions.CustomResource;
+  /** the operator's chart when this program installs it (CRD users dependOn it) */
+  public readonly operatorChart: k8s.helm.v4.Chart | undefined;
+  public readonly clusterName: string;
+  public readonly serviceNames: typeof POSTGRES_SERVICES;
+  /** labels of the instance pods (set by the operator) */
+  public readonly podLabels: Labels;
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("octollm:data:Postgres", name, {}, opts);
+    const { config, namespaces, storageClassName } = args;
+    const identity = storeIdentity(config, POSTGRES_CLUSTER_NAME);
+    const labels = standardLabels(identity);
+    const operator = config.operators.cloudnativePg;
+    const namespace = namespaces.workloads;
+
+    if (operator.install) {
+      const operatorNamespace = new k8s.core.v1.Namespace(
+        `${name}-operator-ns`,
+        {
+          metadata: {
+            name: operator.namespace,
+            labels: standardLabels(
+              { ...identity, name: CNPG_CHART, component: "operator" },
+              {
+                // The operator's pods are restricted-compliant (non-root, read-only, no caps).
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+              },
+            ),
+          },
+        },
+        { parent: this },
+      );
+      this.operatorChart = new k8s.helm.v4.Chart(
+        `${name}-operator`,
+        {
+          chart: CNPG_CHART,
+          version: operator.version,
+          namespace: operator.namespace,
+          repositoryOpts: { repo: CNPG_REPO },
+          // No value relies on a Helm hook (helm.v4.Chart skips them): the chart ships its CRDs
+          // as templates and the operator makes its own webhook certificates.
+          values: {
+            crds: { create: true },
+            config: { clusterWide: true },
+            monitoring: { podMonitorEnabled: false },
+            resources: {
+              requests: { cpu: "100m", memory: "200Mi" },
+              limits: { cpu: "500m", memory: "512Mi" },
+            },
+          },
+        },
+        { parent: this, dependsOn: [operatorNamespace] },
+      );
+    }
+
+    this.cluster = new k8s.apiextensions.CustomResource(
+      `${name}-cluster`,
+      {
+        apiVersion: "postgresql.cnpg.io/v1",
+        kind: "Cluster",
+        metadata: { name: POSTGRES_CLUSTER_NAME, namespace, labels },
+        spec: postgresClusterSpec(config, storageClassName),
+      },
+      {
+        parent: this,
+        ...dataOptions(config),
+        ...(this.operatorChart ? { dependsOn: [this.operatorChart] } : {}),
+      },
+    );
+
+    // Instances: clients on 5432; each other on 5432 (streaming) and 8000 (instance manager);
+    // the operator on 8000 (status) and 5432; Prometheus on 9187. Out: each other, the API server
+    // (the instance manager watches its Cluster), and the object store when archiving.
+    const instances = { podSelector: { matchLabels: POSTGRES_POD_LABELS } };
+    const operatorPeer = {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": operator.namespace } },
+    };
+    const archive =
+      postgresBackupSpec(config) !== undefined || externalClusters(config) !== undefined;
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-netpol`,
+      {
+        metadata: { name: POSTGRES_CLUSTER_NAME, namespace, labels },
+        spec: policySpec(
+          POSTGRES_POD_LABELS,
+          [
+            { from: clientPeers(config, "postgres"), ports: tcp(CNPG_PORTS.postgres) },
+            { from: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
+            { from: [operatorPeer], ports: tcp(CNPG_PORTS.status, CNPG_PORTS.postgres) },
+            { from: [prometheusPeer(config)], ports: tcp(CNPG_PORTS.metrics) },
+          ],
+          [
+            { to: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
+            {
+              to: config.network.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+              ports: tcp(443, 6443),
+            },
+            ...(archive ? [llmEgress(config)] : []),
+          ],
+        ),
+      },
+      { parent: this },
+    );
+
+    this.clusterName = POSTGRES_CLUSTER_NAME;
+    this.serviceNames = POSTGRES_SERVICES;
+    this.podLabels = POSTGRES_POD_LABELS;
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      serviceNames: this.serviceNames,
+    });
+  }
+}
