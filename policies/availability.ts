@@ -94,6 +94,25 @@ export const podAntiAffinity: OctoPolicy = {
         (m) => reportViolation(m, w.urn),
       );
     }
+    // CloudNativePG spreads instances itself unless told not to (spec.affinity).
+    for (const c of index.of(TYPES.cnpgCluster)) {
+      const spec = (c.props.spec ?? {}) as {
+        instances?: number;
+        affinity?: { enablePodAntiAffinity?: boolean; topologyKey?: string };
+      };
+      if ((spec.instances ?? 1) < 2) continue;
+      const affinity = spec.affinity ?? {};
+      if (affinity.enablePodAntiAffinity === false)
+        reportViolation(
+          `${c.label}: ${spec.instances} instances with affinity.enablePodAntiAffinity: false`,
+          c.urn,
+        );
+      else if (affinity.topologyKey && !keys.includes(affinity.topologyKey))
+        reportViolation(
+          `${c.label}: spreads instances on ${affinity.topologyKey}, not on ${keys.join(" or ")}`,
+          c.urn,
+        );
+    }
   },
 };
 

@@ -14,27 +14,39 @@ import { describeSelector, indexStack, mapSelector, selectorMatches } from "./li
 export const EXTERNAL_SECRETS_ANNOTATION = "octollm.io/external-secrets";
 export const EXTERNAL_CONFIGMAPS_ANNOTATION = "octollm.io/external-configmaps";
 
-/** Pod label sets the CloudNativePG operator gives a Cluster's instances and a Pooler's pods. */
-function operatorPodLabels(
-  index: StackIndex,
-  namespace: string | undefined,
-): Record<string, string>[] {
-  const out: Record<string, string>[] = [];
+/** A pod an operator creates at run time: its labels and the names of its container ports. */
+interface OperatorPod {
+  labels: Record<string, string>;
+  ports: string[];
+}
+
+/**
+ * Pods operators make for objects of the stack: CloudNativePG instances (ports postgresql,
+ * metrics, status) and Pooler pods (pgbouncer, metrics), cert-manager's ACME HTTP-01 solvers.
+ */
+function operatorPods(index: StackIndex, namespace: string | undefined): OperatorPod[] {
+  const out: OperatorPod[] = [];
   for (const c of index.inNamespace(TYPES.cnpgCluster, namespace ?? "")) {
     for (const role of ["primary", "replica"])
       out.push({
-        "cnpg.io/cluster": c.objectName,
-        "cnpg.io/podRole": "instance",
-        "cnpg.io/instanceRole": role,
-        role,
+        labels: {
+          "cnpg.io/cluster": c.objectName,
+          "cnpg.io/podRole": "instance",
+          "cnpg.io/instanceRole": role,
+          role,
+        },
+        ports: ["postgresql", "metrics", "status"],
       });
   }
   for (const p of index.inNamespace(TYPES.cnpgPooler, namespace ?? "")) {
-    out.push({ "cnpg.io/poolerName": p.objectName, "cnpg.io/podRole": "pooler" });
+    out.push({
+      labels: { "cnpg.io/poolerName": p.objectName, "cnpg.io/podRole": "pooler" },
+      ports: ["pgbouncer", "metrics"],
+    });
   }
   // cert-manager runs ACME HTTP-01 solver pods in the namespace of the Certificate being issued.
   if (index.inNamespace(TYPES.certificate, namespace ?? "").some((c) => mayUseHttp01(index, c)))
-    out.push({ "acme.cert-manager.io/http01-solver": "true" });
+    out.push({ labels: { "acme.cert-manager.io/http01-solver": "true" }, ports: ["http"] });
   return out;
 }
 
@@ -66,7 +78,7 @@ function selectsSomething(
 ): boolean {
   return (
     index.podsSelectedBy(namespace, selector).length > 0 ||
-    operatorPodLabels(index, namespace).some((labels) => selectorMatches(selector, labels))
+    operatorPods(index, namespace).some((pod) => selectorMatches(selector, pod.labels))
   );
 }
 
@@ -110,7 +122,7 @@ export const selectorsMatch: OctoPolicy = {
       else check(p, selector, "selector");
     }
     for (const np of index.of(TYPES.networkPolicy))
-      check(np, (np.props.spec as { podSelector?: LabelSelector })?.podSelector, "podSelector");
+      check(np, (np.props.spec as NetworkPolicySpec | undefined)?.podSelector, "podSelector");
     for (const sm of index.of(TYPES.serviceMonitor))
       checkServiceMonitor(index, sm, reportViolation);
     for (const pm of index.of(TYPES.podMonitor)) {
@@ -121,7 +133,10 @@ export const selectorsMatch: OctoPolicy = {
       };
       const namespaces = spec.namespaceSelector?.matchNames ?? [pm.namespace];
       const pods = namespaces.flatMap((ns) => index.podsSelectedBy(ns, spec.selector ?? {}));
-      if (pods.length === 0) {
+      const madePods = namespaces.flatMap((ns) =>
+        operatorPods(index, ns).filter((p) => selectorMatches(spec.selector ?? {}, p.labels)),
+      );
+      if (pods.length === 0 && madePods.length === 0) {
         if (!namespaces.some((ns) => hasUnexpandedChart(index, ns)))
           reportViolation(
             `${pm.label}: selector ${describeSelector(spec.selector)} matches no pod template in ${namespaces.join(", ")}`,
@@ -132,6 +147,7 @@ export const selectorsMatch: OctoPolicy = {
       for (const ep of asArray(spec.podMetricsEndpoints)) {
         if (!ep.port) continue;
         if (
+          !madePods.some((p) => p.ports.includes(ep.port as string)) &&
           !pods.some((w) =>
             containersOfSpec(w.template?.spec).some((c) =>
               asArray(c.ports).some((p) => p.name === ep.port),
@@ -146,6 +162,47 @@ export const selectorsMatch: OctoPolicy = {
     }
   },
 };
+
+interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+}
+
+interface NetworkPolicySpec {
+  podSelector?: LabelSelector;
+  ingress?: { from?: NetworkPolicyPeer[] }[];
+  egress?: { to?: NetworkPolicyPeer[] }[];
+}
+
+/**
+ * A peer's podSelector must match pods where the peer points: the policy's own namespace, or a
+ * namespace of the stack named by `kubernetes.io/metadata.name`. Peers into namespaces the stack
+ * does not declare (kube-system, ingress-nginx) or chosen by other labels are not judged.
+ */
+function checkPeer(
+  index: StackIndex,
+  np: Indexed,
+  direction: string,
+  peer: NetworkPolicyPeer,
+  report: (m: string, urn?: string) => void,
+): void {
+  if (isEmptySelector(peer.podSelector)) return;
+  let namespace = np.namespace;
+  if (peer.namespaceSelector) {
+    const named = peer.namespaceSelector.matchLabels?.["kubernetes.io/metadata.name"];
+    const others =
+      Object.keys(peer.namespaceSelector.matchLabels ?? {}).length > 1 ||
+      asArray(peer.namespaceSelector.matchExpressions).length > 0;
+    if (!named || others || !index.namespaces.has(named)) return;
+    namespace = named;
+  }
+  const selector = peer.podSelector as LabelSelector;
+  if (selectsSomething(index, namespace, selector) || hasUnexpandedChart(index, namespace)) return;
+  report(
+    `${np.label}: ${direction} pods ${describeSelector(selector)} in namespace ${namespace}, which match no pod template`,
+    np.urn,
+  );
+}
 
 function containersOfSpec(spec: PodSpec | undefined): Container[] {
   return [
@@ -211,6 +268,25 @@ function podsExpose(pods: Workload[], target: number | string): boolean {
     ),
   );
 }
+
+export const networkPolicyPeers: OctoPolicy = {
+  name: "network-policy-peers",
+  description:
+    "NetworkPolicy ingress/egress peers that select pods (in the policy's namespace, or in a namespace of the stack named by kubernetes.io/metadata.name) match some pod template: a typo in a peer silently blocks the flow it was meant to allow.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const index = indexStack(args.resources);
+    for (const np of index.of(TYPES.networkPolicy)) {
+      const spec = (np.props.spec ?? {}) as NetworkPolicySpec;
+      for (const [direction, peers] of [
+        ["ingress from", asArray(spec.ingress).flatMap((r) => asArray(r.from))],
+        ["egress to", asArray(spec.egress).flatMap((r) => asArray(r.to))],
+      ] as const) {
+        for (const peer of peers) checkPeer(index, np, direction, peer, reportViolation);
+      }
+    }
+  },
+};
 
 export const backendReferences: OctoPolicy = {
   name: "backend-references",
@@ -474,6 +550,7 @@ export const configReferences: OctoPolicy = {
 
 export const referencePolicies: OctoPolicy[] = [
   selectorsMatch,
+  networkPolicyPeers,
   backendReferences,
   configReferences,
 ];

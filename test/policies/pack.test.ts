@@ -92,6 +92,7 @@ describe("policies", () => {
         "ingress-tls",
         "limit-request-ratio",
         "namespace-guardrails",
+        "network-policy-peers",
         "no-secret-literals-in-env",
         "no-secrets-in-configmaps",
         "pdb-coverage",
@@ -151,6 +152,7 @@ describe("policies/config/<stack>.json", () => {
     expect(levels.get("workload-replicas")).toBe("advisory");
     expect(levels.get("pod-anti-affinity")).toBe("advisory");
     expect(levels.get("pdb-coverage")).toBe("advisory");
+    expect(levels.get("network-policy-peers")).toBe("advisory");
     for (const name of [
       "pod-security-standards",
       "container-resources",

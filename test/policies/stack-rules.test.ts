@@ -82,6 +82,23 @@ describe("pod-anti-affinity", () => {
   });
 });
 
+describe("pod-anti-affinity for CloudNativePG", () => {
+  it("reports clusters that turn the operator's anti-affinity off or spread on another key", async () => {
+    const stack = clone(compliantStack());
+    find(stack, "Cluster", "postgres").spec.affinity = { enablePodAntiAffinity: false };
+    expect(messagesOf(await evaluate(stack), "pod-anti-affinity")).toEqual([
+      "Cluster octollm-production/postgres: 3 instances with affinity.enablePodAntiAffinity: false",
+    ]);
+    find(stack, "Cluster", "postgres").spec.affinity = {
+      enablePodAntiAffinity: true,
+      topologyKey: "rack",
+    };
+    expect(messagesOf(await evaluate(stack), "pod-anti-affinity")).toEqual([
+      "Cluster octollm-production/postgres: spreads instances on rack, not on kubernetes.io/hostname or topology.kubernetes.io/zone",
+    ]);
+  });
+});
+
 describe("rolling-update-keeps-capacity", () => {
   it("reports Recreate, the 25% default and a non-zero maxUnavailable", async () => {
     const stack = clone(compliantStack());
@@ -228,6 +245,81 @@ describe("selectors-match", () => {
   });
 });
 
+describe("network-policy-peers", () => {
+  const policy = (peers: { from?: unknown[]; to?: unknown[] }) =>
+    rendered({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "orchestrator", namespace: "octollm-production" },
+      spec: {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": "orchestrator" } },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: peers.from ? [{ from: peers.from }] : [],
+        egress: peers.to ? [{ to: peers.to }] : [],
+      },
+    });
+
+  it("reports peers whose podSelector matches no pod where it points", async () => {
+    const stack = clone(compliantStack());
+    stack.push(
+      policy({
+        from: [
+          {
+            namespaceSelector: {
+              matchLabels: { "kubernetes.io/metadata.name": "octollm-production-reflex" },
+            },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "reflex" } },
+          },
+        ],
+        to: [
+          {
+            podSelector: {
+              matchLabels: {
+                "app.kubernetes.io/name": "redis",
+                "app.kubernetes.io/component": "cache",
+              },
+            },
+          },
+        ],
+      }),
+    );
+    expect(messagesOf(await evaluate(stack), "network-policy-peers")).toEqual([
+      "NetworkPolicy octollm-production/orchestrator: ingress from pods app.kubernetes.io/name=reflex in namespace octollm-production-reflex, which match no pod template",
+      "NetworkPolicy octollm-production/orchestrator: egress to pods app.kubernetes.io/name=redis, app.kubernetes.io/component=cache in namespace octollm-production, which match no pod template",
+    ]);
+  });
+
+  it("accepts matching peers, operator pods, and peers outside the stack's namespaces", async () => {
+    const stack = clone(compliantStack());
+    stack.push(
+      policy({
+        from: [
+          {
+            namespaceSelector: {
+              matchLabels: { "kubernetes.io/metadata.name": "octollm-production-reflex" },
+            },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "reflex-layer" } },
+          },
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } },
+            podSelector: { matchLabels: { app: "x" } },
+          },
+        ],
+        to: [
+          { podSelector: { matchLabels: { "app.kubernetes.io/name": "redis" } } },
+          { podSelector: { matchLabels: { "cnpg.io/cluster": "postgres" } } },
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+            podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+          },
+          { ipBlock: { cidr: "0.0.0.0/0" } },
+        ],
+      }),
+    );
+    expect(messagesOf(await evaluate(stack), "network-policy-peers")).toEqual([]);
+  });
+});
+
 describe("backend-references", () => {
   it("reports missing HPA targets, Ingress backends and Service target ports", async () => {
     const stack = clone(compliantStack());
@@ -285,5 +377,28 @@ describe("config-references", () => {
     );
     spec.volumes.push({ name: "tls", secret: { secretName: "octollm-tls" } });
     expect(messagesOf(await evaluate(stack), "config-references")).toEqual([]);
+  });
+});
+
+describe("selectors-match for PodMonitors", () => {
+  it("accepts CloudNativePG instance pods and their metrics port; reports unknown ports", async () => {
+    const stack = clone(compliantStack());
+    const podMonitor = {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "PodMonitor",
+      metadata: { name: "postgres-instances", namespace: "octollm-production" },
+      spec: {
+        selector: { matchLabels: { "cnpg.io/cluster": "postgres", "cnpg.io/podRole": "instance" } },
+        podMetricsEndpoints: [{ port: "metrics" }],
+      },
+    };
+    stack.push(rendered(podMonitor));
+    expect(messagesOf(await evaluate(stack), "selectors-match")).toEqual([]);
+    podMonitor.spec.podMetricsEndpoints[0].port = "exporter";
+    podMonitor.spec.selector.matchLabels["cnpg.io/cluster"] = "pg";
+    stack[stack.length - 1] = rendered(podMonitor);
+    expect(messagesOf(await evaluate(stack), "selectors-match")).toEqual([
+      "PodMonitor octollm-production/postgres-instances: selector cnpg.io/cluster=pg, cnpg.io/podRole=instance matches no pod template in octollm-production",
+    ]);
   });
 });
