@@ -68,6 +68,8 @@ export function postgresBackupSpec(config: PlatformConfig): Record<string, unkno
       destinationPath: store.destinationPath,
       ...(store.endpointURL ? { endpointURL: store.endpointURL } : {}),
       ...objectStoreCredentials(store.destinationPath, store.credentialsSecret),
+      // A cluster restored from this archive writes under a new server name (config check).
+      ...(store.serverName ? { serverName: store.serverName } : {}),
       wal: { compression: "gzip" },
       data: { compression: "gzip" },
     },
@@ -131,8 +133,8 @@ function externalClusters(config: PlatformConfig): Record<string, unknown>[] | u
         destinationPath: store.destinationPath,
         ...(store.endpointURL ? { endpointURL: store.endpointURL } : {}),
         ...objectStoreCredentials(store.destinationPath, store.credentialsSecret),
-        // The archive was written by the cluster of the same name.
-        serverName: POSTGRES_CLUSTER_NAME,
+        // The folder the source cluster archived under (by default its name, `postgres`).
+        serverName: restore.serverName ?? POSTGRES_CLUSTER_NAME,
         wal: { maxParallel: 4 },
       },
     },

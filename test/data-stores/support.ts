@@ -1,0 +1,96 @@
+/** Shared helpers of the data-store tests. */
+import { parsePlatformConfig } from "../../components/config";
+import type { PlatformConfig } from "../../components/config";
+import { loadStackConfig } from "../../scripts/offline";
+import type { KubernetesObject, RegisteredResource, StackRun } from "../harness";
+import { findObject, objectsOf, renderStack } from "../harness";
+
+export type Obj = KubernetesObject & Record<string, any>;
+
+/** The parsed config a stack runs with (its Pulumi.<stack>.yaml plus raw overrides). */
+export function configOf(stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
+  return parsePlatformConfig(rawConfigOf(stack, overrides));
+}
+
+export function rawConfigOf(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, string> {
+  const raw: Record<string, string> = { ...loadStackConfig(stack) };
+  for (const [k, v] of Object.entries(overrides))
+    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
+  return raw;
+}
+
+/** The workloads namespace of a stack. */
+export function workloadsNs(stack: string): string {
+  return configOf(stack).namespaces.workloads;
+}
+
+/** A rendered object of the workloads namespace. */
+export async function objectOf(
+  stack: string,
+  kind: string,
+  name: string,
+  overrides?: Record<string, unknown>,
+): Promise<Obj> {
+  const objects = await objectsOf(stack, overrides);
+  return findObject(objects, kind, name, workloadsNs(stack)) as Obj;
+}
+
+export async function maybeObject(
+  stack: string,
+  kind: string,
+  name: string,
+  overrides?: Record<string, unknown>,
+): Promise<Obj | undefined> {
+  const objects = await objectsOf(stack, overrides);
+  return objects.find(
+    (o) =>
+      o.kind === kind && o.metadata.name === name && o.metadata.namespace === workloadsNs(stack),
+  ) as Obj | undefined;
+}
+
+/** The registered resource (with its options) of a Kubernetes object by kind and name. */
+export async function resourceOf(
+  stack: string,
+  type: string,
+  name: string,
+  overrides?: Record<string, unknown>,
+): Promise<{ run: StackRun; resource: RegisteredResource }> {
+  const run = await renderStack(stack, overrides);
+  const resource = run.resources.find(
+    (r) => r.type === type && (r.inputs.metadata as { name?: string } | undefined)?.name === name,
+  );
+  if (!resource) throw new Error(`no ${type} ${name} in ${stack}`);
+  return { run, resource };
+}
+
+export function containerOf(o: Obj, name: string): Record<string, any> {
+  const c = (o.spec.template.spec.containers as Record<string, any>[]).find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name} in ${o.metadata.name}`);
+  return c;
+}
+
+export function containerNames(o: Obj): string[] {
+  return (o.spec.template.spec.containers as { name: string }[]).map((c) => c.name);
+}
+
+export function envOf(container: Record<string, any>): Map<string, Record<string, any>> {
+  return new Map(
+    ((container.env ?? []) as Record<string, any>[]).map((e) => [e.name as string, e]),
+  );
+}
+
+/** TCP ports a NetworkPolicy rule list admits from / to a peer matching `pred`. */
+export function ruleFor(
+  rules: Record<string, any>[],
+  pred: (peer: Record<string, any>) => boolean,
+  direction: "from" | "to",
+): Record<string, any> | undefined {
+  return rules.find((r) => ((r[direction] ?? []) as Record<string, any>[]).some(pred));
+}
+
+export function portsOf(rule: Record<string, any> | undefined): number[] {
+  return ((rule?.ports ?? []) as { port: number }[]).map((p) => p.port).sort((a, b) => a - b);
+}
