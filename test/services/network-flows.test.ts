@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import type { PlatformConfig } from "../../components/config";
 import { instanceName } from "../../components/k8s/labels";
 import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT } from "../../components/ingress";
+import { MONITORING_POD_LABEL } from "../../components/observability/stack-chart";
 import { STACKS, objectsOf } from "../harness";
 import type { Endpoint, Policy, PortSpec } from "./flow-matrix";
 import {
@@ -102,7 +103,8 @@ async function world(stack: string, overrides?: Record<string, unknown>): Promis
       "prometheus",
       ns.system,
       nsLabels.get(ns.system)!,
-      { "app.kubernetes.io/name": "prometheus" },
+      // kube-prometheus-stack's Prometheus pods, with the label the observability tier adds
+      { "app.kubernetes.io/name": "prometheus", ...MONITORING_POD_LABEL },
       [tcpPort(9090)],
       904,
     ),
@@ -267,8 +269,19 @@ describe.each(STACKS)("network flows on %s", (stack) => {
       flow(w.prometheus, w.orchestrator, tcpPort(w.config.orchestrator.ports.metrics)),
       ...w.config.arms.map((a) => flow(w.prometheus, w.arms.get(a.name)!, tcpPort(a.port))),
       flow(w.prometheus, w.reflex, tcpPort(w.config.reflexLayer.port)),
+      // exporters: CloudNativePG 9187, redis_exporter 9121, Qdrant's /metrics on 6333
+      flow(w.prometheus, w.postgres!, tcpPort(9187)),
+      flow(w.prometheus, w.redis!, tcpPort(9121)),
+      flow(w.prometheus, w.qdrant!, tcpPort(6333)),
     ].sort();
-    const destinations = [w.orchestrator, ...w.arms.values(), w.reflex];
+    const destinations = [
+      w.orchestrator,
+      ...w.arms.values(),
+      w.reflex,
+      w.postgres!,
+      w.redis!,
+      w.qdrant!,
+    ];
     expect(
       matrix(w.policies, [w.prometheus], destinations).filter((f) => !f.includes("kube-dns")),
     ).toEqual(expected);
@@ -301,6 +314,36 @@ describe.each(STACKS)("network flows on %s", (stack) => {
     if (w.qdrant) denied.push([w.reflex, w.qdrant, p(6333)], [coder, w.qdrant, p(6333)]);
     for (const [src, dst, port] of denied)
       expect(allowed(w.policies, src, dst, port), flow(src, dst, port)).toBe(false);
+  });
+});
+
+describe("the matrix notices a missing or widened policy", () => {
+  it("differs from the flow list when a policy is dropped or widened", async () => {
+    const w = await world("production");
+    const destinations = [
+      w.reflex,
+      w.orchestrator,
+      ...w.arms.values(),
+      w.kubeDns,
+      w.internet,
+      w.privateHost,
+      ...w.acmeSolvers,
+    ];
+    const without = w.policies.filter(
+      (p) => !(p.name === "orchestrator" && p.namespace === w.config.namespaces.workloads),
+    );
+    const m = matrix(without, serviceSources(w), destinations);
+    expect(m).not.toEqual(expectedServiceFlows(w));
+    // default deny still holds: the orchestrator loses its flows
+    expect(m).not.toContain("ingress-controller → orchestrator:8000/TCP");
+    const open = w.policies.map((p) => (p.name === "orchestrator" ? { ...p, egress: [{}] } : p));
+    expect(matrix(open, serviceSources(w), destinations)).toContain(
+      "orchestrator → private-host:443/TCP",
+    );
+    const widened = w.policies.map((p) => (p.name === "coder-arm" ? { ...p, ingress: [{}] } : p));
+    expect(matrix(widened, serviceSources(w), destinations)).toContain(
+      "other-namespace-pod → coder-arm:8102/TCP",
+    );
   });
 });
 
