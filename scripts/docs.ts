@@ -221,6 +221,7 @@ function code(value: unknown): string {
 }
 
 function defaultsCell(doc: KeyDoc, defaults: Record<Environment, unknown>): string {
+  if (doc.key === "octollm:arms") return "the arms in [Arms](#arms)";
   if (!doc.valuePath) {
     return doc.key.startsWith("octollm:arms[]")
       ? "per arm, see [Arms](#arms)"
