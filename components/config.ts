@@ -319,14 +319,25 @@ const postgres = z.strictObject({
     .strictObject({
       backup: z
         .string()
-        .min(1)
+        .regex(
+          /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+          "must be the name of a CloudNativePG Backup object in the workloads namespace (`kubectl get backups`)",
+        )
         .optional()
-        .describe("name of a CNPG Backup object to bootstrap from"),
+        .describe("name of a CNPG Backup object (same namespace) to bootstrap from"),
       objectStore: z
         .boolean()
         .optional()
-        .describe("recover from the WAL archive in backups.postgres.objectStore"),
-      targetTime: z.iso.datetime({ offset: true }).optional().describe("point in time (RFC 3339)"),
+        .describe("recover from the base backups and WAL archive in backups.postgres.objectStore"),
+      serverName: dnsLabel
+        .optional()
+        .describe(
+          "server name the source cluster archived under (objectStore source); default `postgres`",
+        ),
+      targetTime: z.iso
+        .datetime({ offset: true })
+        .optional()
+        .describe("point in time to recover to (RFC 3339 with offset); unset: end of the WAL"),
     })
     .optional()
     .describe("bootstrap a new cluster from a backup instead of initdb"),
@@ -533,7 +544,14 @@ const objectStore = z.strictObject({
     .regex(/^(s3|gs|https?):\/\//, "must be an object store URL like s3://bucket/path")
     .describe("bucket and prefix for base backups and WAL"),
   endpointURL: z.url().optional().describe("S3-compatible endpoint (MinIO, Ceph)"),
-  credentialsSecret: dnsLabel.describe("existing Secret with the object store credentials"),
+  credentialsSecret: dnsLabel.describe(
+    "existing Secret with the object store credentials (keys: docs/backups.md)",
+  ),
+  serverName: dnsLabel
+    .optional()
+    .describe(
+      "folder of this cluster inside destinationPath; default `postgres`. A cluster restored from the archive must write under a new name",
+    ),
 });
 const backups = z.strictObject({
   enabled: z.boolean().describe("database-native backups and the Velero schedule"),
@@ -543,7 +561,11 @@ const backups = z.strictObject({
   velero: z.strictObject({
     enabled: z.boolean().describe("a Velero Schedule of the platform namespaces"),
     schedule: cron,
-    ttl: goDuration.describe("how long Velero keeps each backup"),
+    ttl: goDuration
+      .refine((d) => /[1-9]/.test(d), {
+        message: "must be longer than 0: Velero reads 0 as its 30-day default",
+      })
+      .describe("how long Velero keeps each backup"),
     snapshotVolumes: z.boolean().describe("take volume snapshots as well as manifests"),
     storageLocation: z.strictObject({
       provider: z.string().min(1),
@@ -669,6 +691,53 @@ function checkPdbAgainstReplicas(
   }
 }
 
+/** CloudNativePG's default server name: the Cluster's name. */
+const PG_SERVER_NAME = "postgres";
+
+/** `dataStores.postgres.restoreFrom`: one source, and a WAL archive the new cluster can write. */
+function checkRestore(ctx: z.RefinementCtx, c: PlatformInput): void {
+  const restore = c.dataStores.postgres.restoreFrom;
+  if (!restore) return;
+  const path = ["dataStores", "postgres", "restoreFrom"];
+  const fromBackup = restore.backup !== undefined;
+  const fromArchive = restore.objectStore === true;
+  if (!fromBackup && !fromArchive) {
+    ctx.addIssue({
+      code: "custom",
+      path,
+      message:
+        "a restore needs a source: set `backup` (a Backup object, see `kubectl get backups`) or `objectStore: true` (the archive in backups.postgres.objectStore)",
+    });
+  }
+  if (fromBackup && fromArchive) {
+    ctx.addIssue({
+      code: "custom",
+      path,
+      message: "a restore has one source: set either `backup` or `objectStore: true`, not both",
+    });
+  }
+  const store = c.backups.postgres.objectStore;
+  if (fromArchive && !store) {
+    ctx.addIssue({
+      code: "custom",
+      path: [...path, "objectStore"],
+      message:
+        "restoring from the object store needs backups.postgres.objectStore (destinationPath and credentialsSecret of the archive to recover from)",
+    });
+  }
+  // The restored cluster archives its own WAL. CloudNativePG refuses to archive into a folder
+  // that already holds another cluster's WAL, so it must use a server name of its own.
+  const source = restore.serverName ?? PG_SERVER_NAME;
+  const target = store?.serverName ?? PG_SERVER_NAME;
+  if (c.backups.enabled && store && source === target) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["backups", "postgres", "objectStore", "serverName"],
+      message: `the restored cluster would archive its WAL under "${target}", the server name it recovers from, and CloudNativePG refuses a non-empty archive: set a new name (e.g. ${source}-2) and keep it after the restore`,
+    });
+  }
+}
+
 export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx) => {
   // Arms: names and ports are identities (Service names, NetworkPolicy ports).
   const names = new Map<string, number>();
@@ -710,20 +779,7 @@ export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx)
       message: `production needs ≥ 3 instances with ≥ 1 synchronous standby (got ${pg.instances}/${pg.synchronousReplicas})`,
     });
   }
-  if (pg.restoreFrom && !pg.restoreFrom.backup && !pg.restoreFrom.objectStore) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["dataStores", "postgres", "restoreFrom"],
-      message: "a restore needs a source: set `backup` (a Backup object) or `objectStore: true`",
-    });
-  }
-  if (pg.restoreFrom?.objectStore && !c.backups.postgres.objectStore) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["dataStores", "postgres", "restoreFrom", "objectStore"],
-      message: "restoring from the object store needs backups.postgres.objectStore",
-    });
-  }
+  checkRestore(ctx, c);
 
   const redis = c.dataStores.redis;
   if (isQuantity(redis.resources.limits.memory)) {
