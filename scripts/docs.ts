@@ -133,6 +133,11 @@ function isRecord(s: JsonSchema): boolean {
   return s.type === "object" && !s.properties && typeof s.additionalProperties === "object";
 }
 
+/** A path segment as `pulumi config set --path` spells it: `.name`, or `["requests.cpu"]`. */
+function segment(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_-]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
+
 /** Every key of the schema, depth first, in schema order. */
 export function collectKeys(schema: JsonSchema): KeyDoc[] {
   const out: KeyDoc[] = [];
@@ -155,14 +160,19 @@ export function collectKeys(schema: JsonSchema): KeyDoc[] {
       for (const [name, child] of Object.entries(node.properties ?? {})) {
         walk(
           child,
-          `${key}.${name}`,
+          `${key}${segment(name)}`,
           (node.required ?? []).includes(name),
           valuePath && [...valuePath, name],
         );
       }
     } else if (node.type === "array" && isObject(node.items) && node.items) {
       for (const [name, child] of Object.entries(node.items.properties ?? {})) {
-        walk(child, `${key}[].${name}`, (node.items.required ?? []).includes(name), undefined);
+        walk(
+          child,
+          `${key}[]${segment(name)}`,
+          (node.items.required ?? []).includes(name),
+          undefined,
+        );
       }
     }
   };

@@ -21,12 +21,15 @@ import {
 
 const generated = generateConfigurationDocs();
 
-/** Leaf paths of a defaults object (arms are documented per arm, not per index). */
+/** Leaf paths of a defaults object, spelled like `--path` (arms are documented per arm). */
 function leafPaths(value: unknown, prefix: string): string[] {
   if (Array.isArray(value)) return [prefix];
   if (value !== null && typeof value === "object") {
     return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) =>
-      leafPaths(v, `${prefix}.${k}`),
+      leafPaths(
+        v,
+        `${prefix}${/^[A-Za-z_][A-Za-z0-9_-]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`}`,
+      ),
     );
   }
   return [prefix];
@@ -77,14 +80,18 @@ describe("docs/configuration.md", () => {
   });
 
   it("documents every key of every environment's defaults", () => {
-    const keys = new Set(collectKeys(platformJsonSchema()).map((k) => k.key));
+    const docs = collectKeys(platformJsonSchema());
+    const keys = new Set(docs.map((k) => k.key));
+    const maps = docs.filter((k) => k.type.startsWith("map of")).map((k) => k.key);
     for (const env of ENVIRONMENTS) {
       const defaults = environmentDefaults(env);
       for (const [top, value] of Object.entries(defaults)) {
         if (top === "arms") continue;
         for (const leaf of leafPaths(value, `octollm:${top}`)) {
           // map entries (e.g. postgres parameters) are documented by their map key
-          const documented = [...keys].some((k) => leaf === k || leaf.startsWith(`${k}.`));
+          const documented =
+            keys.has(leaf) ||
+            maps.some((m) => leaf.startsWith(`${m}.`) || leaf.startsWith(`${m}[`));
           expect(documented, `${env}: ${leaf} is not in the reference`).toBe(true);
         }
       }
