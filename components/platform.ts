@@ -14,6 +14,7 @@ import { Orchestrator } from "./orchestrator";
 import { Arms } from "./arms";
 import { Ingress } from "./ingress";
 import { Observability } from "./observability";
+import { Backups } from "./backups";
 
 /** Where the platform answers: public URLs (when the ingress is enabled) and in-cluster ones. */
 export interface PlatformEndpoints {
@@ -38,6 +39,8 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
   public readonly dataStores: DataStores;
   /** monitoring stack, monitors, alert rules, dashboards, tracing */
   public readonly observability: Observability;
+  /** Velero schedule, CNPG ScheduledBackup or pg_dump, Redis RDB and Qdrant snapshot CronJobs */
+  public readonly backups: Backups;
 
   constructor(name: string, args: OctoLLMPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("octollm:platform:OctoLLMPlatform", name, {}, opts);
@@ -63,9 +66,10 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
       { ...tierOpts, dependsOn: [secrets] },
     );
 
-    // Services read the Secrets above (secretKeyRef), so they come after them.
+    // Services read the Secrets above (secretKeyRef) and report ready only once they reach the
+    // data stores (readiness probes), so they come after both.
     const serviceArgs = { config, namespaces: foundation.namespaces };
-    const serviceOpts = { ...tierOpts, dependsOn: [secrets] };
+    const serviceOpts = { ...tierOpts, dependsOn: [secrets, this.dataStores] };
     const reflex = new ReflexLayer(`${name}-reflex`, serviceArgs, serviceOpts);
     const orchestrator = new Orchestrator(`${name}-orchestrator`, serviceArgs, serviceOpts);
     const arms = new Arms(`${name}-arms`, serviceArgs, serviceOpts);
@@ -80,6 +84,21 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
     this.observability = new Observability(
       `${name}-observability`,
       { config, namespaces: foundation.namespaces },
+      { ...tierOpts, dependsOn: [secrets] },
+    );
+
+    // Backups come last: they read the stores' Secrets, schedule jobs against running stores, and
+    // Velero's ServiceMonitor needs the monitoring CRDs.
+    this.backups = new Backups(
+      `${name}-backups`,
+      {
+        config,
+        namespaces: foundation.namespaces,
+        storageClassName: foundation.storageClassName,
+        cnpgOperator: this.dataStores.cnpgChart,
+        dataStores: [this.dataStores],
+        monitoringOperator: this.observability.chart,
+      },
       { ...tierOpts, dependsOn: [secrets] },
     );
 
