@@ -33,6 +33,10 @@ export const QUOTA_KEYS = [
 ] as const;
 export type QuotaKey = (typeof QUOTA_KEYS)[number];
 
+function isQuotaKey(key: string): key is QuotaKey {
+  return (QUOTA_KEYS as readonly string[]).includes(key);
+}
+
 /** ResourceQuota spellings that mean the same thing as a QuotaKey. */
 const QUOTA_ALIASES: Record<string, QuotaKey> = { cpu: "requests.cpu", memory: "requests.memory" };
 
@@ -329,8 +333,8 @@ export function computeCapacity(index: StackIndex, nodeCount: number): CapacityR
     for (const quota of quotas) {
       const spec = (quota.props.spec ?? {}) as { hard?: Record<string, string | number> };
       for (const [rawKey, value] of Object.entries(spec.hard ?? {})) {
-        const key = QUOTA_ALIASES[rawKey] ?? rawKey;
-        if (!QUOTA_KEYS.includes(key)) continue;
+        const key: string = QUOTA_ALIASES[rawKey] ?? rawKey;
+        if (!isQuotaKey(key)) continue;
         const v = q(value);
         if (v && (hard[key] === undefined || compare(v, hard[key]) < 0)) hard[key] = v;
       }
