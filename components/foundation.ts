@@ -81,7 +81,9 @@ export class Foundation extends pulumi.ComponentResource {
                 : undefined,
           },
         },
-        childOpts,
+        // Deleting a namespace deletes everything in it, protected data stores included; with
+        // protectData the namespaces are protected and left in place by `pulumi destroy`.
+        { ...childOpts, protect: config.protectData, retainOnDelete: config.protectData },
       );
       const nsOpts = { ...childOpts, dependsOn: [ns] };
       const budget = config.quotas[role];
@@ -172,7 +174,7 @@ export class Foundation extends pulumi.ComponentResource {
         allowVolumeExpansion: true,
         volumeBindingMode: "WaitForFirstConsumer",
       },
-      { ...childOpts, protect: config.protectData },
+      { ...childOpts, protect: config.protectData, retainOnDelete: config.protectData },
     );
     this.storageClassName = storageClass.metadata.name;
 

@@ -177,6 +177,24 @@ describe.each(STACKS)("foundation tier on %s", (stack) => {
   });
 });
 
+describe("data safety of the foundation", () => {
+  it.each(STACKS)(
+    "protects namespaces and the StorageClass only where data is protected (%s)",
+    async (stack) => {
+      const run = await renderStack(stack);
+      const guarded = [
+        ...ofType(run, "kubernetes:core/v1:Namespace"),
+        ...ofType(run, "kubernetes:storage.k8s.io/v1:StorageClass"),
+      ].filter((r) => parentOf(run, r)?.type === "octollm:foundation:Foundation");
+      expect(guarded).toHaveLength(4);
+      for (const r of guarded) {
+        expect(r.protect, r.name).toBe(stack === "production");
+        expect(r.retainOnDelete, r.name).toBe(stack === "production");
+      }
+    },
+  );
+});
+
 describe("LLM keys from secret config", () => {
   it("puts configured keys into the Secret, redacted in every output", async () => {
     const run = await renderStack("production", {
