@@ -321,7 +321,8 @@ export const PRODUCTION_DEFAULTS = {
   backups: {
     enabled: true,
     jobImage: { repository: "docker.io/octollm/backup-tools", tag: appVersion },
-    jobResources: res("100m", "128Mi", "500m", "512Mi"),
+    // Limit/request ratios stay within the namespaces' LimitRange (4).
+    jobResources: res("125m", "128Mi", "500m", "512Mi"),
     storage: "100Gi",
     velero: {
       enabled: true,

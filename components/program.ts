@@ -39,5 +39,10 @@ export function buildPlatform(config: PlatformConfig = readPlatformConfig()) {
       alerts: platform.observability.alerts,
       otlpEndpoint: platform.observability.otlpEndpoint,
     },
+    backups: {
+      cronJobs: platform.backups.cronJobs,
+      scheduledBackup: platform.backups.scheduledBackup,
+      veleroSchedule: platform.backups.veleroSchedule,
+    },
   };
 }

@@ -49,6 +49,16 @@ export const BACKUP_JOB_DEFAULTS = {
   backoffLimit: 2,
 } as const;
 
+/**
+ * Whether the stack runs a backup CronJob for the store (what the store's NetworkPolicy should
+ * admit): Redis and Qdrant whenever backups are on; Postgres only without an object store
+ * (with one, CloudNativePG's own instance pods do the backups).
+ */
+export function hasBackupJob(config: PlatformConfig, store: BackedUpStore): boolean {
+  if (!config.backups.enabled) return false;
+  return store !== "postgres" || config.backups.postgres.objectStore === undefined;
+}
+
 /** Name of a store's backup CronJob, PVC and NetworkPolicy. */
 export function backupJobName(store: BackedUpStore): string {
   return `${store}-backup`;

@@ -4,8 +4,8 @@
  *
  * - Velero Schedule `octollm-<env>-daily` (and optionally Velero itself): velero.ts;
  * - Postgres: CloudNativePG WAL archive + daily ScheduledBackup (point-in-time recovery), or a
- *   pg_dump CronJob where there is no object store (dev); the recovery bootstrap for
- *   `dataStores.postgres.restoreFrom`: postgres.ts;
+ *   pg_dump CronJob where there is no object store (dev): postgres.ts (the Cluster's backup
+ *   and recovery-bootstrap spec are the data-stores tier's, from the same config);
  * - Redis: a fresh RDB from the current master (found through Sentinel): redis.ts;
  * - Qdrant: snapshot API, every peer and collection in cluster mode: qdrant.ts;
  * - the hardened shape all three CronJobs share: cron-job.ts.
@@ -23,12 +23,8 @@ import { qdrantBackup } from "./qdrant";
 import { redisBackup } from "./redis";
 import { velero, veleroScheduleName } from "./velero";
 
-export {
-  cnpgBackupSpec,
-  cnpgBootstrap,
-  cnpgClusterAnnotations,
-  cnpgExternalSecrets,
-} from "./postgres";
+export { cnpgClusterAnnotations, cnpgExternalSecrets } from "./postgres";
+export { backupPodLabels, hasBackupJob } from "./cron-job";
 
 /** ServiceAccount of the backup pods (no token: they never call the Kubernetes API). */
 export const BACKUP_SERVICE_ACCOUNT = "backup";

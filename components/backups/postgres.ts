@@ -7,11 +7,13 @@
  *   backup daily. Together: point-in-time recovery to any second inside the retention window.
  * - Without (dev): a hardened `pg_dump` CronJob into a backup PVC with day-based retention.
  *
- * The Cluster belongs to the data-stores tier. This module gives it pure functions to spread
- * into the Cluster spec, so backup and restore settings live here and the Cluster stays theirs:
- *
- *     spec: { ...cnpgBootstrap(config, { initdb }), ...cnpgBackupSpec(config), ... }
- *     metadata.annotations: { ...cnpgClusterAnnotations(config) }
+ * The Cluster belongs to the data-stores tier, and so do its `spec.backup` (WAL archive + base
+ * backups, retentionPolicy) and `spec.bootstrap` (initdb, or the recovery bootstrap of
+ * `dataStores.postgres.restoreFrom`): components/data-stores/postgres.ts#postgresBackupSpec and
+ * #postgresBootstrap, from the `backups.postgres` and `restoreFrom` config validated in
+ * config.ts. This module adds what the Cluster does not own: the ScheduledBackup, the dev dump
+ * job, and the Cluster's declaration of the object-store Secret it reads but the stack does not
+ * make (cnpgClusterAnnotations, for the policy pack's config-references rule).
  *
  * In-tree barmanObjectStore vs the Barman Cloud plugin: the pinned chart
  * (operators.cloudnativePg.version 0.26.0) runs CloudNativePG 1.27. Since 1.26 the in-tree
@@ -36,163 +38,11 @@ import type { BackupJob } from "./cron-job";
 import { backupIdentity, backupJob, BACKUP_MOUNT, scriptPrologue } from "./cron-job";
 import { cnpgSchedule } from "./schedule";
 
-/** The CloudNativePG Cluster's name (data-stores tier); also its default archive server name. */
+/** The CloudNativePG Cluster's name (data-stores tier). */
 export const POSTGRES_CLUSTER = "postgres";
 export const SCHEDULED_BACKUP_NAME = "postgres-base-backup";
-/** externalClusters entry a recovery reads the archive through. */
-export const RESTORE_SOURCE = "postgres-archive";
 /** The annotation the policy pack reads for Secrets a resource uses that the stack does not make. */
 const EXTERNAL_SECRETS_ANNOTATION = "octollm.io/external-secrets";
-
-/** Keys expected in `backups.postgres.objectStore.credentialsSecret`, per object store. */
-export const OBJECT_STORE_KEYS = {
-  s3: { accessKeyId: "ACCESS_KEY_ID", secretAccessKey: "ACCESS_SECRET_KEY" },
-  gs: { applicationCredentials: "gcsCredentials" },
-  azure: { storageAccount: "AZURE_STORAGE_ACCOUNT", storageKey: "AZURE_STORAGE_KEY" },
-} as const;
-
-interface SecretKeyRef {
-  name: string;
-  key: string;
-}
-
-/** The subset of CloudNativePG's BarmanObjectStoreConfiguration the platform sets. */
-export interface BarmanObjectStore {
-  destinationPath: string;
-  endpointURL?: string;
-  serverName?: string;
-  s3Credentials?: { accessKeyId: SecretKeyRef; secretAccessKey: SecretKeyRef };
-  googleCredentials?: { applicationCredentials: SecretKeyRef };
-  azureCredentials?: { storageAccount: SecretKeyRef; storageKey: SecretKeyRef };
-  wal?: { compression: string; encryption?: string; maxParallel: number };
-  data?: { compression: string; encryption?: string; jobs: number };
-}
-
-export interface CnpgBackupConfiguration {
-  barmanObjectStore: BarmanObjectStore;
-  retentionPolicy: string;
-  target: "prefer-standby" | "primary";
-}
-
-export interface CnpgRecovery {
-  database: string;
-  owner: string;
-  secret: { name: string };
-  source?: string;
-  backup?: { name: string };
-  recoveryTarget?: { targetTime: string };
-}
-
-export interface CnpgExternalCluster {
-  name: string;
-  barmanObjectStore: BarmanObjectStore;
-}
-
-type ObjectStoreConfig = NonNullable<PlatformConfig["backups"]["postgres"]["objectStore"]>;
-
-/** Connection and credentials of the archive (what backup and recovery share). */
-function archive(store: ObjectStoreConfig): BarmanObjectStore {
-  const ref = (key: string): SecretKeyRef => ({ name: store.credentialsSecret, key });
-  const scheme = store.destinationPath.startsWith("gs://")
-    ? "gs"
-    : store.destinationPath.startsWith("s3://")
-      ? "s3"
-      : "azure";
-  const credentials =
-    scheme === "s3"
-      ? {
-          s3Credentials: {
-            accessKeyId: ref(OBJECT_STORE_KEYS.s3.accessKeyId),
-            secretAccessKey: ref(OBJECT_STORE_KEYS.s3.secretAccessKey),
-          },
-        }
-      : scheme === "gs"
-        ? {
-            googleCredentials: {
-              applicationCredentials: ref(OBJECT_STORE_KEYS.gs.applicationCredentials),
-            },
-          }
-        : {
-            azureCredentials: {
-              storageAccount: ref(OBJECT_STORE_KEYS.azure.storageAccount),
-              storageKey: ref(OBJECT_STORE_KEYS.azure.storageKey),
-            },
-          };
-  return {
-    destinationPath: store.destinationPath,
-    ...(store.endpointURL ? { endpointURL: store.endpointURL } : {}),
-    ...credentials,
-  };
-}
-
-/** S3 server-side encryption of what barman-cloud uploads (other stores encrypt by default). */
-function encryption(store: ObjectStoreConfig): { encryption?: string } {
-  return store.destinationPath.startsWith("s3://") && !store.endpointURL
-    ? { encryption: "AES256" }
-    : {};
-}
-
-/**
- * `spec.backup` of the Cluster: WAL archiving (gzip, 2 parallel uploads) and base backups to the
- * object store, retention from config, base backups taken from a standby when there is one.
- * Empty when backups are off or there is no object store (dev: the pg_dump CronJob instead).
- */
-export function cnpgBackupSpec(config: PlatformConfig): { backup?: CnpgBackupConfiguration } {
-  const store = config.backups.postgres.objectStore;
-  if (!config.backups.enabled || !store) return {};
-  return {
-    backup: {
-      barmanObjectStore: {
-        ...archive(store),
-        ...(store.serverName ? { serverName: store.serverName } : {}),
-        wal: { compression: "gzip", ...encryption(store), maxParallel: 2 },
-        data: { compression: "gzip", ...encryption(store), jobs: 2 },
-      },
-      retentionPolicy: config.backups.postgres.retention,
-      target: "prefer-standby",
-    },
-  };
-}
-
-/**
- * `spec.bootstrap` (and `spec.externalClusters`) of the Cluster: the caller's initdb, or — with
- * `dataStores.postgres.restoreFrom` — CloudNativePG's recovery bootstrap, from a Backup object
- * or from the object store's base backups + WAL, optionally to a point in time. The application
- * database, owner and the owner's Secret are set again after recovery, so the generated
- * credentials in `postgres-owner-credentials` work on the restored cluster.
- */
-export function cnpgBootstrap<InitDb>(
-  config: PlatformConfig,
-  initdb: InitDb,
-): {
-  bootstrap: { initdb: InitDb } | { recovery: CnpgRecovery };
-  externalClusters?: CnpgExternalCluster[];
-} {
-  const pg = config.dataStores.postgres;
-  const restore = pg.restoreFrom;
-  if (!restore) return { bootstrap: { initdb } };
-  const recovery: CnpgRecovery = {
-    database: pg.database,
-    owner: pg.owner,
-    secret: { name: SECRET_NAMES.postgresOwner },
-    ...(restore.backup ? { backup: { name: restore.backup } } : { source: RESTORE_SOURCE }),
-    ...(restore.targetTime ? { recoveryTarget: { targetTime: restore.targetTime } } : {}),
-  };
-  const store = config.backups.postgres.objectStore;
-  if (restore.backup || !store) return { bootstrap: { recovery } };
-  return {
-    bootstrap: { recovery },
-    externalClusters: [
-      {
-        name: RESTORE_SOURCE,
-        barmanObjectStore: {
-          ...archive(store),
-          serverName: restore.serverName ?? POSTGRES_CLUSTER,
-        },
-      },
-    ],
-  };
-}
 
 /** Secrets the Cluster reads that the stack does not create (the object store credentials). */
 export function cnpgExternalSecrets(config: PlatformConfig): string[] {

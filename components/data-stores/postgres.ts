@@ -31,6 +31,7 @@ import { standardLabels } from "../k8s/labels";
 import type { Labels } from "../k8s/labels";
 import { llmEgress, policySpec, prometheusPeer, tcp } from "../network-flows";
 import { SECRET_NAMES } from "../secrets";
+import { cnpgClusterAnnotations } from "../backups/postgres";
 import type { DataStoreArgs } from "./common";
 import { clientPeers, dataOptions, requireSpread, storeIdentity } from "./common";
 
@@ -261,7 +262,13 @@ export class Postgres extends pulumi.ComponentResource {
       {
         apiVersion: "postgresql.cnpg.io/v1",
         kind: "Cluster",
-        metadata: { name: POSTGRES_CLUSTER_NAME, namespace, labels },
+        metadata: {
+          name: POSTGRES_CLUSTER_NAME,
+          namespace,
+          labels,
+          // The object-store Secret the Cluster reads is created outside the stack (docs/backups.md).
+          annotations: cnpgClusterAnnotations(config),
+        },
         spec: postgresClusterSpec(config, storageClassName),
       },
       {
