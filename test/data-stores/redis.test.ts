@@ -39,7 +39,7 @@ describe.each(STACKS)("Redis on %s", (stack) => {
     const s = await sts();
     expect(() => new StatefulSet(s as never).validate()).not.toThrow();
     expect(() =>
-      new StatefulSet({ ...s, spec: { ...s.spec, replicas: "3" } } as never).validate(),
+      new StatefulSet({ ...s, spec: { ...s.spec, replicas: "3" } }).validate(),
     ).toThrow();
   });
 
