@@ -21,7 +21,7 @@ import {
   llmEgress,
   orchestratorPodLabels,
   policySpec,
-  prometheusPeer,
+  prometheusIngress,
   tcp,
 } from "./network-flows";
 import { qdrantUrl, redisConfigEnv, secretEnvs, httpService } from "./k8s/http-service";
@@ -124,7 +124,7 @@ export class Arms extends pulumi.ComponentResource {
                 ports: tcp(arm.port),
               },
               // metrics: /metrics on the http port
-              { from: [prometheusPeer(config)], ports: tcp(arm.port) },
+              ...prometheusIngress(config, arm.port),
             ],
             armEgress(config, arm),
           ),

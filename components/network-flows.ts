@@ -82,6 +82,16 @@ export function prometheusPeer(config: PlatformConfig): Peer {
   return podsIn(config.namespaces.system, PROMETHEUS_POD_LABELS);
 }
 
+/**
+ * Prometheus scraping `ports`, when the stack runs monitoring (no rule for a Prometheus that is
+ * not there: an unused peer is only an opening waiting for a pod with the right labels).
+ */
+export function prometheusIngress(config: PlatformConfig, ...ports: number[]): IngressRule[] {
+  return config.observability.enabled
+    ? [{ from: [prometheusPeer(config)], ports: tcp(...ports) }]
+    : [];
+}
+
 /** Node addresses: how traffic from host-network pods (the reflex layer) is seen. */
 export function nodePeers(config: PlatformConfig): Peer[] {
   return config.network.nodeCidrs.map((cidr) => ({ ipBlock: { cidr } }));

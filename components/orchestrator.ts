@@ -23,7 +23,7 @@ import {
   llmEgress,
   orchestratorPodLabels,
   policySpec,
-  prometheusPeer,
+  prometheusIngress,
   reflexPeers,
   tcp,
 } from "./network-flows";
@@ -107,7 +107,7 @@ export class Orchestrator extends pulumi.ComponentResource {
           [
             { from: [ingressControllerPeer(config)], ports: tcp(o.ports.http) },
             { from: reflexPeers(config), ports: tcp(o.ports.http) },
-            { from: [prometheusPeer(config)], ports: tcp(o.ports.metrics) },
+            ...prometheusIngress(config, o.ports.metrics),
           ],
           [
             // One rule per arm, so each arm is reachable on its own port only.

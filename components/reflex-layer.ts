@@ -32,7 +32,7 @@ import {
   orchestratorPodLabels,
   podsIn,
   policySpec,
-  prometheusPeer,
+  prometheusIngress,
   reflexPodLabels,
   tcp,
 } from "./network-flows";
@@ -177,7 +177,7 @@ export class ReflexLayer extends pulumi.ComponentResource {
           reflexPodLabels(config),
           [
             { from: [ingressControllerPeer(config)], ports: tcp(r.port) },
-            { from: [prometheusPeer(config)], ports: tcp(r.port) },
+            ...prometheusIngress(config, r.port),
           ],
           [
             {
