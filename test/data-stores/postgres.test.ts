@@ -7,7 +7,15 @@ import { Cluster } from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1
 import { describe, expect, it } from "vitest";
 import { STACKS, helmCharts, objectsOf, ofType, parentOf, renderStack } from "../harness";
 import type { Obj } from "./support";
-import { configOf, objectOf, portsOf, resourceOf, ruleFor, workloadsNs } from "./support";
+import {
+  configOf,
+  objectOf,
+  portsOf,
+  resourceOf,
+  ruleFor,
+  workloadsNs,
+  validateWith,
+} from "./support";
 
 const CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster";
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -25,10 +33,10 @@ describe.each(STACKS)("Postgres on %s", (stack) => {
   it("is a CloudNativePG Cluster that validates against the operator's schema", async () => {
     const c = await cluster();
     expect(c.apiVersion).toBe("postgresql.cnpg.io/v1");
-    expect(() => new Cluster(c as never).validate()).not.toThrow();
+    expect(() => validateWith(Cluster, c)).not.toThrow();
     // the validator is not blind: a wrong type or an unknown affinity type fails
     const broken = { ...c, spec: { ...c.spec, instances: "three" } };
-    expect(() => new Cluster(broken as never).validate()).toThrow();
+    expect(() => validateWith(Cluster, broken)).toThrow();
   });
 
   it("runs the configured number of instances, with synchronous standbys where configured", async () => {
@@ -168,7 +176,7 @@ describe("Postgres: sizing and restore from config", () => {
     expect(c.spec.instances).toBe(5);
     expect(c.spec.postgresql.synchronous.number).toBe(2);
     expect(c.spec.walStorage).toEqual({ size: "10Gi", storageClass: "octollm-fast-ssd" });
-    expect(() => new Cluster(c as never).validate()).not.toThrow();
+    expect(() => validateWith(Cluster, c)).not.toThrow();
   });
 
   it("bootstraps from a Backup object instead of initdb when restoreFrom names one", async () => {
@@ -188,7 +196,7 @@ describe("Postgres: sizing and restore from config", () => {
       owner: "octollm",
       secret: { name: "postgres-owner-credentials" },
     });
-    expect(() => new Cluster(c as never).validate()).not.toThrow();
+    expect(() => validateWith(Cluster, c)).not.toThrow();
   });
 
   it("archives WAL to the object store in production (backup spec) and not in dev", async () => {

@@ -23,6 +23,7 @@ import {
   portsOf,
   resourceOf,
   ruleFor,
+  validateWith,
 } from "./support";
 
 const EXPECTED = {
@@ -37,10 +38,8 @@ describe.each(STACKS)("Redis on %s", (stack) => {
 
   it("is a StatefulSet that validates against the Kubernetes schema", async () => {
     const s = await sts();
-    expect(() => new StatefulSet(s as never).validate()).not.toThrow();
-    expect(() =>
-      new StatefulSet({ ...s, spec: { ...s.spec, replicas: "3" } }).validate(),
-    ).toThrow();
+    expect(() => validateWith(StatefulSet, s)).not.toThrow();
+    expect(() => validateWith(StatefulSet, { ...s, spec: { ...s.spec, replicas: "3" } })).toThrow();
   });
 
   it("runs redis (+ sentinel in sentinel mode) + exporter on the configured replicas", async () => {

@@ -94,3 +94,11 @@ export function ruleFor(
 export function portsOf(rule: Record<string, any> | undefined): number[] {
   return ((rule?.ports ?? []) as { port: number }[]).map((p) => p.port).sort((a, b) => a - b);
 }
+
+/**
+ * Validates `obj` with a kubernetes-models class (its JSON schema). The models' `validate` comes
+ * from @kubernetes-models/base, whose types this project's module resolution does not see.
+ */
+export function validateWith(Model: new (data: never) => unknown, obj: unknown): void {
+  (new Model(obj as never) as { validate(): void }).validate();
+}
