@@ -854,6 +854,19 @@ export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx)
         "production tracing exports to an external OTLP endpoint (mode otlp with an endpoint); in-cluster Jaeger all-in-one keeps no data",
     });
   }
+  if (
+    c.observability.enabled &&
+    c.operators.prometheusStack.install &&
+    c.operators.prometheusStack.namespace !== c.namespaces.system
+  ) {
+    // Grafana reads its admin Secret, and Alertmanager its config Secret, from the chart's
+    // namespace; both live in the system namespace, as do the dashboards and the rules.
+    ctx.addIssue({
+      code: "custom",
+      path: ["operators", "prometheusStack", "namespace"],
+      message: `the Prometheus stack is installed into the system namespace: must be "${c.namespaces.system}" (namespaces.system)`,
+    });
+  }
   if (c.backups.enabled && c.environment === "production" && !c.backups.postgres.objectStore) {
     ctx.addIssue({
       code: "custom",

@@ -417,7 +417,11 @@ export const STAGING_OVERRIDES = {
     }),
   },
   ingress: { host: "api.staging.octollm.io", tls: { mode: "private-ca" } },
-  operators: { certManager: { install: false } },
+  operators: {
+    certManager: { install: false },
+    // The Prometheus stack lives in the stack's system namespace.
+    prometheusStack: { namespace: "octollm-staging-system" },
+  },
   observability: {
     prometheus: { retention: "7d", storage: "20Gi", resources: res("500m", "2Gi", "1", "4Gi") },
   },
@@ -536,7 +540,10 @@ export const DEV_OVERRIDES = {
     }),
   },
   ingress: { host: "api.dev.octollm.local", tls: { mode: "private-ca" } },
-  operators: { certManager: { install: false }, prometheusStack: { install: false } },
+  operators: {
+    certManager: { install: false },
+    prometheusStack: { install: false, namespace: "octollm-dev-system" },
+  },
   observability: {
     // A laptop cluster does not carry kube-prometheus-stack; enable it (and its install) to try monitoring.
     enabled: false,

@@ -34,6 +34,7 @@ import {
   alertmanagerConfig,
   missingReceivers,
   prometheusStackValues,
+  watchedNamespaces,
 } from "./stack-chart";
 import { COLLECTOR_NAME, collectorIdentity, createTracing } from "./tracing";
 
@@ -238,13 +239,8 @@ export class Observability extends pulumi.ComponentResource {
           policyTypes: ["Ingress", "Egress"],
           ingress: [{ from: [{ podSelector: { matchLabels: { ...MONITORING_POD_LABEL } } }] }],
           egress: [
-            {
-              to: [
-                byName(config.namespaces.system),
-                byName(config.namespaces.workloads),
-                byName(config.namespaces.reflex),
-              ],
-            },
+            // Scrapes (and the stack's own pods): every watched namespace, any port.
+            { to: watchedNamespaces(config).map(byName) },
             { to: nodePeers(config), ports: tcp(10250, config.reflexLayer.port) },
             {
               to: [

@@ -88,9 +88,27 @@ export function alertmanagerReplicas(config: PlatformConfig): number {
   return config.environment === "production" ? 2 : 1;
 }
 
-/** Namespaces this stack's Prometheus watches: the ones the foundation labels with the environment. */
+/**
+ * Namespaces whose monitors and rules this stack's Prometheus reads: the stack's own three and,
+ * when backups use Velero, Velero's (its chart brings the ServiceMonitor of velero_backup_*).
+ */
+export function watchedNamespaces(config: PlatformConfig): string[] {
+  return [
+    config.namespaces.system,
+    config.namespaces.workloads,
+    config.namespaces.reflex,
+    ...(config.backups.enabled && config.backups.velero.enabled
+      ? [config.operators.velero.namespace]
+      : []),
+  ];
+}
+
 export function stackNamespaceSelector(config: PlatformConfig) {
-  return { matchLabels: { "octollm.io/environment": config.environment } };
+  return {
+    matchExpressions: [
+      { key: "kubernetes.io/metadata.name", operator: "In", values: watchedNamespaces(config) },
+    ],
+  };
 }
 
 export function prometheusStackValues(config: PlatformConfig): Record<string, unknown> {

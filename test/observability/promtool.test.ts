@@ -7,6 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { PlatformConfig } from "../../components/config";
 import { parsePlatformConfig } from "../../components/config";
+import type { AlertRule } from "../../components/observability/alerts";
 import { alertGroups } from "../../components/observability/alerts";
 import { loadStackConfig } from "../../scripts/offline";
 import { STACKS } from "../harness";
@@ -29,8 +30,7 @@ function stackConfig(stack: string): PlatformConfig {
   });
 }
 
-const ruleKey = (r: { alert: string; labels: { store?: string } }) =>
-  `${r.alert}${r.labels.store ? `[${r.labels.store}]` : ""}`;
+const ruleKey = (r: AlertRule) => `${r.alert}${r.labels.store ? `[${r.labels.store}]` : ""}`;
 
 describe("promtool", () => {
   it("is installed (run scripts/install-promtool.sh)", () => {
