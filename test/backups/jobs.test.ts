@@ -164,7 +164,8 @@ describe.each(STACKS)("backup jobs on %s", (stack) => {
         expect(env[name].valueFrom.secretKeyRef).toEqual({ name: secret, key });
       }
       for (const e of c.env)
-        if (/PASS|AUTH|KEY|SECRET|TOKEN/.test(e.name)) expect(e.valueFrom?.secretKeyRef).toBeDefined();
+        if (/PASS|AUTH|KEY|SECRET|TOKEN/.test(e.name))
+          expect(e.valueFrom?.secretKeyRef).toBeDefined();
       const script = [...c.command, ...c.args].join(" ");
       expect(script).not.toMatch(/redis-cli[^\n]* -a /); // password flag
       expect(script).not.toMatch(/-H "?api-key/); // header on curl's argv
@@ -188,7 +189,9 @@ describe("backup jobs follow the config", () => {
 
   it("snapshots every Qdrant peer in cluster mode and the single node otherwise", async () => {
     const peers = async (stack: string) =>
-      (findObject(await objectsOf(stack), "CronJob", "qdrant-backup") as any).spec.jobTemplate.spec.template.spec.containers[0].env.find(
+      (
+        findObject(await objectsOf(stack), "CronJob", "qdrant-backup") as any
+      ).spec.jobTemplate.spec.template.spec.containers[0].env.find(
         (e: any) => e.name === "QDRANT_PEERS",
       ).value;
     expect(await peers("production")).toBe(
@@ -202,7 +205,9 @@ describe("backup jobs follow the config", () => {
       "octollm:backups": { redis: { retention: "2w" }, qdrant: { retention: "1m" } },
     });
     const days = (name: string) =>
-      (findObject(objects, "CronJob", name) as any).spec.jobTemplate.spec.template.spec.containers[0].env.find(
+      (
+        findObject(objects, "CronJob", name) as any
+      ).spec.jobTemplate.spec.template.spec.containers[0].env.find(
         (e: any) => e.name === "RETENTION_DAYS",
       ).value;
     expect(days("redis-backup")).toBe("14");

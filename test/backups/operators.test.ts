@@ -152,7 +152,9 @@ describe.each(["staging", "production"] as const)("CloudNativePG backups on %s",
       immediate: true,
       backupOwnerReference: "self",
     });
-    expect(await schemaErrors({ ...sb, spec: { ...sb.spec, backupOwnerReference: "mine" } })).not.toEqual([]);
+    expect(
+      await schemaErrors({ ...sb, spec: { ...sb.spec, backupOwnerReference: "mine" } }),
+    ).not.toEqual([]);
   });
 
   it("archives WAL and base backups to the object store with the configured retention", async () => {

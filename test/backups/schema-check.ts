@@ -27,8 +27,7 @@ export function checkSchema(value: unknown, schema: Schema, path = ""): string[]
   const errors: string[] = [];
   const actual = typeOf(value);
   if (schema.type) {
-    const ok =
-      actual === schema.type || (schema.type === "number" && actual === "integer");
+    const ok = actual === schema.type || (schema.type === "number" && actual === "integer");
     if (!ok) return [`${at}: expected ${schema.type}, got ${actual}`];
   }
   if (schema.enum && !schema.enum.includes(value))
