@@ -384,7 +384,7 @@ export const STAGING_OVERRIDES = {
       resources: res("500m", "1Gi", "1", "2Gi"),
       parameters: { max_connections: "100", shared_buffers: "256MB" },
     },
-    redis: { storage: "2Gi", maxmemory: "512mb", resources: res("100m", "640Mi", "500m", "768Mi") },
+    redis: { storage: "2Gi", maxmemory: "512mb", resources: res("125m", "640Mi", "500m", "768Mi") },
     qdrant: { storage: "10Gi", resources: res("250m", "512Mi", "1", "1Gi") },
   },
   quotas: {
@@ -500,7 +500,7 @@ export const DEV_OVERRIDES = {
       sentinelQuorum: 1,
       storage: "1Gi",
       maxmemory: "256mb",
-      resources: res("50m", "384Mi", "250m", "384Mi"),
+      resources: res("50m", "384Mi", "200m", "384Mi"),
       disableDangerousCommands: false,
     },
     qdrant: {

@@ -127,7 +127,7 @@ export function backupPodLabels(config: PlatformConfig, store: DataStore): Label
 
 /**
  * The in-namespace clients of a store, by pod identity: the orchestrator, every arm whose
- * config says `uses.<store>`, and the store's backup job. (The reflex layer is added by the Redis
+ * config says `uses.<store>`, and the store's backup job when there is one. (The reflex layer is added by the Redis
  * policy: it runs on the host network, see network-flows.ts.)
  */
 export function clientPeers(config: PlatformConfig, store: DataStore): Peer[] {
@@ -136,8 +136,20 @@ export function clientPeers(config: PlatformConfig, store: DataStore): Peer[] {
     ...config.arms
       .filter((arm) => arm.uses[store])
       .map((arm) => ({ podSelector: { matchLabels: armPodLabels(config, arm.name) } })),
-    { podSelector: { matchLabels: backupPodLabels(config, store) } },
+    ...(hasBackupJob(config, store)
+      ? [{ podSelector: { matchLabels: backupPodLabels(config, store) } }]
+      : []),
   ];
+}
+
+/**
+ * Whether the backups tier runs a job that connects to the store: Redis and Qdrant whenever
+ * backups are on; Postgres only without an object store (a pg_dump CronJob; with an object
+ * store CloudNativePG archives from inside its own pods).
+ */
+export function hasBackupJob(config: PlatformConfig, store: DataStore): boolean {
+  if (!config.backups.enabled) return false;
+  return store !== "postgres" || config.backups.postgres.objectStore === undefined;
 }
 
 /** Fully qualified DNS name of a Service in the workloads namespace. */
