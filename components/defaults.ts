@@ -315,7 +315,8 @@ export const PRODUCTION_DEFAULTS = {
       },
       jaegerImage: { repository: "docker.io/jaegertracing/all-in-one", tag: "1.66.0" },
       samplingRatio: 0.1,
-      resources: res("100m", "256Mi", "500m", "512Mi"),
+      // limit/request ≤ 4: the namespaces' LimitRange maxLimitRequestRatio.
+      resources: res("125m", "256Mi", "500m", "512Mi"),
     },
   },
   backups: {

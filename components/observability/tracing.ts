@@ -413,7 +413,10 @@ export function createTracing(
             from: [{ namespaceSelector: nsSelector(ws), podSelector: tracedWorkloads(config) }],
             ports: tcp(OTLP_GRPC_PORT, OTLP_HTTP_PORT),
           },
-          { from: [prometheusPeer(config)], ports: tcp(COLLECTOR_METRICS_PORT) },
+          // Prometheus scrapes the collector's own metrics when the stack has monitoring.
+          ...(config.observability.enabled
+            ? [{ from: [prometheusPeer(config)], ports: tcp(COLLECTOR_METRICS_PORT) }]
+            : []),
         ],
         egress:
           t.mode === "jaeger"
