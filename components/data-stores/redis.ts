@@ -282,7 +282,7 @@ export class Redis extends pulumi.ComponentResource {
       labels,
       annotations: { "octollm.io/config-checksum": redisConfigChecksum(config) },
       serviceAccountName: serviceAccount.metadata.name,
-      // The official image's redis user (999) is below 1000: run as 10001, fsGroup owns /data.
+      // The builder's UID 10001 (the image's redis user, 999, is below 1000); fsGroup owns /data.
       affinity: spreadAcrossNodes(selector, requireSpread(config)),
       terminationGracePeriodSeconds: 30,
       volumes: [
