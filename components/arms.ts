@@ -26,6 +26,7 @@ import {
 } from "./network-flows";
 import { qdrantUrl, redisConfigEnv, secretEnvs, httpService } from "./k8s/http-service";
 import { instanceName, standardLabels } from "./k8s/labels";
+import { tracingEnvMap } from "./observability/tracing";
 import { serviceHost } from "./secrets";
 
 /** Kubernetes name of an arm's objects (Deployment, Service, ...): `<arm>-arm`. */
@@ -53,6 +54,7 @@ export function armEnv(config: PlatformConfig, arm: ArmConfig): Record<string, s
     PORT: String(arm.port),
     ...(arm.uses.qdrant ? { QDRANT_URL: qdrantUrl(config) } : {}),
     ...(arm.uses.redis ? redisConfigEnv(config) : {}),
+    ...tracingEnvMap(config, armObjectName(arm.name)),
     ...arm.env,
   };
 }

@@ -29,6 +29,7 @@ import {
 } from "./network-flows";
 import { httpService, qdrantUrl, redisConfigEnv, secretEnvs } from "./k8s/http-service";
 import { instanceName, standardLabels } from "./k8s/labels";
+import { tracingEnvMap } from "./observability/tracing";
 import { serviceHost } from "./secrets";
 
 export const ORCHESTRATOR_NAME = "orchestrator";
@@ -45,6 +46,7 @@ export function orchestratorEnv(config: PlatformConfig): Record<string, string> 
     ...Object.fromEntries(config.arms.map((arm) => [armUrlEnvName(arm.name), armUrl(config, arm)])),
     QDRANT_URL: qdrantUrl(config),
     ...redisConfigEnv(config),
+    ...tracingEnvMap(config, ORCHESTRATOR_NAME),
     ...o.env,
   };
 }
