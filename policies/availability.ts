@@ -183,14 +183,14 @@ export const pdbCoverage: OctoPolicy = {
     const index = indexStack(args.resources);
     const pdbs = index.of(TYPES.pdb);
     const covering = (ns: string | undefined, labels: Record<string, string>) =>
-      pdbs.filter(
-        (p) =>
-          p.namespace === ns &&
+      index
+        .inNamespace(TYPES.pdb, ns)
+        .filter((p) =>
           selectorMatches(
             (p.props.spec as PdbSpec)?.selector ?? { matchLabels: { "?": "?" } },
             labels,
           ),
-      );
+        );
     const minReplicasOf = new Map<Indexed, number>();
     for (const w of index.workloads) {
       if (!REPLICATED.has(w.type) || !w.template) continue;
@@ -292,12 +292,7 @@ export const hpaSanity: OctoPolicy = {
           h.urn,
         );
       const ref = spec.scaleTargetRef;
-      const target = index.workloads.find(
-        (w) =>
-          w.namespace === h.namespace &&
-          w.objectName === ref?.name &&
-          (w.props.kind ?? w.type.split(":").pop()) === ref?.kind,
-      );
+      const target = index.workloadByName(h.namespace, ref?.kind, ref?.name);
       if (!target) continue; // backend-references reports a missing target
       if (
         target.type === TYPES.daemonSet ||

@@ -298,12 +298,7 @@ export const backendReferences: OctoPolicy = {
     for (const h of [...index.of(TYPES.hpa), ...index.of(TYPES.hpaV1)]) {
       const ref = (h.props.spec as { scaleTargetRef?: { kind?: string; name?: string } })
         ?.scaleTargetRef;
-      const found = index.workloads.some(
-        (w) =>
-          w.namespace === h.namespace &&
-          w.objectName === ref?.name &&
-          (w.props.kind ?? w.type.split(":").pop()) === ref?.kind,
-      );
+      const found = index.workloadByName(h.namespace, ref?.kind, ref?.name) !== undefined;
       if (!found)
         reportViolation(
           `${h.label}: scaleTargetRef ${ref?.kind ?? "?"} ${ref?.name ?? "?"} does not exist in namespace ${h.namespace}`,
@@ -311,7 +306,7 @@ export const backendReferences: OctoPolicy = {
         );
     }
     const servicesIn = (ns: string | undefined, name: string) =>
-      index.of(TYPES.service).find((s) => s.namespace === ns && s.objectName === name);
+      index.inNamespace(TYPES.service, ns).find((s) => s.objectName === name);
     for (const ing of index.of(TYPES.ingress)) {
       const spec = (ing.props.spec ?? {}) as {
         defaultBackend?: Backend;

@@ -214,8 +214,7 @@ function demandsOf(
 ): Demand[] {
   const d = defaultsFor(index, namespace);
   const out: Demand[] = [];
-  for (const w of index.workloads) {
-    if (w.namespace !== namespace) continue;
+  for (const w of index.workloadsIn(namespace)) {
     const { baseline, peak } = replicasOf(index, w, nodeCount);
     const compute = podCompute(w.template?.spec, d, gaps, w.label);
     const vct =

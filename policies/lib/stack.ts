@@ -106,13 +106,57 @@ export class StackIndex {
     }
   }
 
+  /** `type namespace` → objects, and `namespace` → workloads: built on first use */
+  private byTypeNs: Map<string, Indexed[]> | undefined;
+  private workloadsByNs: Map<string | undefined, Workload[]> | undefined;
+  /** `namespace/Kind/name` → workload */
+  private workloadByRef: Map<string, Workload> | undefined;
+
   of(type: string): Indexed[] {
     return this.byType.get(type) ?? [];
   }
 
   /** Objects of `type` in `namespace`. */
-  inNamespace(type: string, namespace: string): Indexed[] {
-    return this.of(type).filter((r) => r.namespace === namespace);
+  inNamespace(type: string, namespace: string | undefined): Indexed[] {
+    if (!this.byTypeNs) {
+      this.byTypeNs = new Map();
+      for (const r of this.all) {
+        const key = `${r.type} ${r.namespace ?? ""}`;
+        const list = this.byTypeNs.get(key);
+        if (list) list.push(r);
+        else this.byTypeNs.set(key, [r]);
+      }
+    }
+    return this.byTypeNs.get(`${type} ${namespace ?? ""}`) ?? [];
+  }
+
+  /** Workloads in `namespace`. */
+  workloadsIn(namespace: string | undefined): Workload[] {
+    if (!this.workloadsByNs) {
+      this.workloadsByNs = new Map();
+      for (const w of this.workloads) {
+        const list = this.workloadsByNs.get(w.namespace);
+        if (list) list.push(w);
+        else this.workloadsByNs.set(w.namespace, [w]);
+      }
+    }
+    return this.workloadsByNs.get(namespace) ?? [];
+  }
+
+  /** The workload a `{kind, name}` reference (HPA scaleTargetRef) names in `namespace`. */
+  workloadByName(
+    namespace: string | undefined,
+    kind: string | undefined,
+    name: string | undefined,
+  ): Workload | undefined {
+    if (!this.workloadByRef) {
+      this.workloadByRef = new Map();
+      for (const w of this.workloads) {
+        const k = typeof w.props.kind === "string" ? w.props.kind : w.type.split(":").pop();
+        this.workloadByRef.set(`${w.namespace}/${k}/${w.objectName}`, w);
+      }
+    }
+    return this.workloadByRef.get(`${namespace}/${kind}/${name}`);
   }
 
   hpasFor(w: Indexed): Indexed[] {
@@ -122,8 +166,8 @@ export class StackIndex {
 
   /** Workloads whose pod template labels a selector matches, in one namespace. */
   podsSelectedBy(namespace: string | undefined, selector: LabelSelector): Workload[] {
-    return this.workloads.filter(
-      (w) => w.namespace === namespace && w.template && selectorMatches(selector, w.podLabels),
+    return this.workloadsIn(namespace).filter(
+      (w) => w.template && selectorMatches(selector, w.podLabels),
     );
   }
 
