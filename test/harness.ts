@@ -4,6 +4,7 @@
  * back every registered resource. Runs are cached per stack + override, since a stack's run is
  * deterministic and several test files look at the same one.
  */
+import { ConfigError, parsePlatformConfig } from "../components/config";
 import type { RegisteredResource, StackRun } from "../scripts/offline";
 import { runStack, listStacks } from "../scripts/offline";
 import type { KubernetesObject } from "../scripts/manifests";
@@ -69,4 +70,24 @@ export function ofType(run: StackRun, type: string): RegisteredResource[] {
 /** The component resource that is the parent of `r`, by URN. */
 export function parentOf(run: StackRun, r: RegisteredResource): RegisteredResource | undefined {
   return run.resources.find((p) => p.urn === r.parent);
+}
+
+/**
+ * The parse-time problems of `environment`'s defaults with raw `octollm:*` overrides (objects
+ * JSON-encoded as Pulumi does); empty when the configuration is accepted.
+ */
+export function configProblems(
+  overrides: Record<string, unknown>,
+  environment = "production",
+): string[] {
+  const raw: Record<string, string> = { "octollm:environment": environment };
+  for (const [k, v] of Object.entries(overrides))
+    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
+  try {
+    parsePlatformConfig(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
 }

@@ -8,28 +8,15 @@ import { mkdtempSync, readdirSync, utimesSync, writeFileSync, chmodSync, mkdirSy
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parsePlatformConfig } from "../../components/config";
+import { configProblems } from "../harness";
 import { cnpgSchedule, goDurationSeconds, retentionDays } from "../../components/backups/schedule";
 import { scriptPrologue } from "../../components/backups/cron-job";
 import { pgDumpScript } from "../../components/backups/postgres";
 import { qdrantBackupScript } from "../../components/backups/qdrant";
 import { redisBackupScript } from "../../components/backups/redis";
 
-function problemsOf(overrides: Record<string, unknown>, environment = "production"): string[] {
-  const raw: Record<string, string> = { "octollm:environment": environment };
-  for (const [k, v] of Object.entries(overrides))
-    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
-  try {
-    parsePlatformConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  return [];
-}
-
 const restore = (r: unknown, env = "production", extra: Record<string, unknown> = {}) =>
-  problemsOf({ "octollm:dataStores": { postgres: { restoreFrom: r } }, ...extra }, env);
+  configProblems({ "octollm:dataStores": { postgres: { restoreFrom: r } }, ...extra }, env);
 const NEW_ARCHIVE = {
   "octollm:backups": { postgres: { objectStore: { serverName: "postgres-2" } } },
 };
@@ -41,35 +28,35 @@ describe("backup config: bad input names the key", () => {
     ["redis", "0 25 * * *", 'hour "25" is outside 0-23'],
     ["qdrant", "0 3 * * MON", 'day of week "MON" is not a number'],
   ])("rejects a %s schedule that is not cron", (store, schedule, why) => {
-    const problems = problemsOf({ "octollm:backups": { [store]: { schedule } } });
+    const problems = configProblems({ "octollm:backups": { [store]: { schedule } } });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(`octollm:backups.${store}.schedule: got "${schedule}"`);
     expect(problems[0]).toContain(why);
-    expect(problemsOf({ "octollm:backups": { [store]: { schedule: "30 4 * * 1-5" } } })).toEqual(
-      [],
-    );
+    expect(
+      configProblems({ "octollm:backups": { [store]: { schedule: "30 4 * * 1-5" } } }),
+    ).toEqual([]);
   });
 
   it.each(["postgres", "redis", "qdrant"])(
     "rejects a %s retention that is not a duration",
     (store) => {
       for (const bad of ["a week", "7", "0d", "7 d", "7h"])
-        expect(problemsOf({ "octollm:backups": { [store]: { retention: bad } } })).toEqual([
+        expect(configProblems({ "octollm:backups": { [store]: { retention: bad } } })).toEqual([
           `octollm:backups.${store}.retention: got "${bad}"; must be a retention like 7d, 4w or 1m (days, weeks, months)`,
         ]);
       for (const good of ["7d", "4w", "1m", "90d"])
-        expect(problemsOf({ "octollm:backups": { [store]: { retention: good } } })).toEqual([]);
+        expect(configProblems({ "octollm:backups": { [store]: { retention: good } } })).toEqual([]);
     },
   );
 
   it("rejects a Velero ttl that is not a positive Go duration", () => {
-    expect(problemsOf({ "octollm:backups": { velero: { ttl: "30 days" } } })).toEqual([
+    expect(configProblems({ "octollm:backups": { velero: { ttl: "30 days" } } })).toEqual([
       'octollm:backups.velero.ttl: got "30 days"; must be a duration like 720h or 72h30m',
     ]);
-    expect(problemsOf({ "octollm:backups": { velero: { ttl: "0h" } } })).toEqual([
+    expect(configProblems({ "octollm:backups": { velero: { ttl: "0h" } } })).toEqual([
       'octollm:backups.velero.ttl: got "0h"; must be longer than 0: Velero reads 0 as its 30-day default',
     ]);
-    expect(problemsOf({ "octollm:backups": { velero: { ttl: "72h30m" } } })).toEqual([]);
+    expect(configProblems({ "octollm:backups": { velero: { ttl: "72h30m" } } })).toEqual([]);
   });
 
   it("rejects a restore target without a backup source", () => {

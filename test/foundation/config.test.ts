@@ -1,27 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
-  ConfigError,
   cronProblem,
   environmentDefaults,
   parsePlatformConfig,
   redisBytes,
 } from "../../components/config";
 import { loadStackConfig } from "../../scripts/offline";
-import { STACKS } from "../harness";
+import { STACKS, configProblems } from "../harness";
 
 /** Parses production with extra raw `octollm:*` overrides and returns the error lines. */
-function problemsOf(overrides: Record<string, unknown>, environment = "production"): string[] {
-  const raw: Record<string, string> = { "octollm:environment": environment };
-  for (const [k, v] of Object.entries(overrides))
-    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
-  try {
-    parsePlatformConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error("expected the configuration to be rejected");
-}
 
 describe("stack configuration", () => {
   it.each(STACKS)("parses the real Pulumi.%s.yaml into a frozen, typed config", (stack) => {
@@ -127,16 +114,16 @@ describe("stack configuration", () => {
 
 describe("bad input is rejected at parse time with key, value and what is allowed", () => {
   it("names a missing or unknown environment", () => {
-    expect(problemsOf({}, "qa")).toEqual([
+    expect(configProblems({}, "qa")).toEqual([
       'octollm:environment: got "qa"; must be one of dev, staging, production',
     ]);
   });
 
   it("rejects unknown top-level and nested keys", () => {
-    expect(problemsOf({ "octollm:replicaz": 3 })[0]).toMatch(
+    expect(configProblems({ "octollm:replicaz": 3 })[0]).toMatch(
       /^octollm:replicaz: unknown configuration key; allowed: octollm:environment/,
     );
-    expect(problemsOf({ "octollm:orchestrator": { replicaz: 3 } })).toContainEqual(
+    expect(configProblems({ "octollm:orchestrator": { replicaz: 3 } })).toContainEqual(
       expect.stringMatching(
         /^octollm:orchestrator: unknown key "replicaz"; allowed here: image, replicas/,
       ),
@@ -144,23 +131,23 @@ describe("bad input is rejected at parse time with key, value and what is allowe
   });
 
   it("rejects wrong types", () => {
-    expect(problemsOf({ "octollm:orchestrator": { replicas: "three" } })).toContainEqual(
+    expect(configProblems({ "octollm:orchestrator": { replicas: "three" } })).toContainEqual(
       'octollm:orchestrator.replicas: got "three"; expected number, received string',
     );
   });
 
   it("rejects zero or negative replicas", () => {
-    expect(problemsOf({ "octollm:orchestrator": { replicas: 0 } })).toContainEqual(
+    expect(configProblems({ "octollm:orchestrator": { replicas: 0 } })).toContainEqual(
       expect.stringMatching(/^octollm:orchestrator\.replicas: got 0; .*>=1/),
     );
-    expect(problemsOf({ "octollm:arms": [{ name: "judge", replicas: -2 }] })).toContainEqual(
+    expect(configProblems({ "octollm:arms": [{ name: "judge", replicas: -2 }] })).toContainEqual(
       expect.stringMatching(/^octollm:arms\[judge\]\.replicas: got -2; .*>=1/),
     );
   });
 
   it("rejects minReplicas above maxReplicas", () => {
     expect(
-      problemsOf({ "octollm:arms": [{ name: "coder", hpa: { minReplicas: 25 } }] }),
+      configProblems({ "octollm:arms": [{ name: "coder", hpa: { minReplicas: 25 } }] }),
     ).toContainEqual(
       "octollm:arms[coder].hpa.minReplicas: got 25; minReplicas 25 is above maxReplicas 20: must be ≤ maxReplicas",
     );
@@ -168,7 +155,7 @@ describe("bad input is rejected at parse time with key, value and what is allowe
 
   it("rejects limits below requests", () => {
     expect(
-      problemsOf({ "octollm:orchestrator": { resources: { limits: { memory: "256Mi" } } } }),
+      configProblems({ "octollm:orchestrator": { resources: { limits: { memory: "256Mi" } } } }),
     ).toContainEqual(
       'octollm:orchestrator.resources.limits.memory: got "256Mi"; limit 256Mi is below the request 512Mi: a limit must be at least the request',
     );
@@ -176,21 +163,21 @@ describe("bad input is rejected at parse time with key, value and what is allowe
 
   it("rejects unparsable quantities", () => {
     expect(
-      problemsOf({ "octollm:orchestrator": { resources: { requests: { cpu: "2 cores" } } } }),
+      configProblems({ "octollm:orchestrator": { resources: { requests: { cpu: "2 cores" } } } }),
     ).toContainEqual(
       'octollm:orchestrator.resources.requests.cpu: got "2 cores"; must be a Kubernetes CPU quantity, e.g. 500m, 2, 512Mi, 1.5Gi',
     );
   });
 
   it("rejects missing and `latest` image tags", () => {
-    expect(problemsOf({ "octollm:orchestrator": { image: { tag: "latest" } } })).toContainEqual(
+    expect(configProblems({ "octollm:orchestrator": { image: { tag: "latest" } } })).toContainEqual(
       'octollm:orchestrator.image.tag: got "latest"; must be a pinned version: `latest` changes under a running cluster',
     );
-    expect(problemsOf({ "octollm:orchestrator": { image: { tag: "" } } })).toContainEqual(
+    expect(configProblems({ "octollm:orchestrator": { image: { tag: "" } } })).toContainEqual(
       expect.stringMatching(/^octollm:orchestrator\.image\.tag: got ""; must be an image tag/),
     );
     expect(
-      problemsOf({
+      configProblems({
         "octollm:reflexLayer": { image: { repository: "docker.io/octollm/reflex:v2" } },
       }),
     ).toContainEqual(
@@ -199,7 +186,7 @@ describe("bad input is rejected at parse time with key, value and what is allowe
   });
 
   it("rejects a JWT secret under 32 characters without printing it", () => {
-    const problems = problemsOf({ "octollm:secrets": { jwtSecret: "short-secret-value" } });
+    const problems = configProblems({ "octollm:secrets": { jwtSecret: "short-secret-value" } });
     expect(problems).toContainEqual(
       "octollm:secrets.jwtSecret: got <redacted>; must be at least 32 characters",
     );
@@ -207,7 +194,9 @@ describe("bad input is rejected at parse time with key, value and what is allowe
   });
 
   it("rejects arm names that are not DNS labels", () => {
-    expect(problemsOf({ "octollm:arms": [{ name: "Code_Reviewer", port: 8110 }] })).toContainEqual(
+    expect(
+      configProblems({ "octollm:arms": [{ name: "Code_Reviewer", port: 8110 }] }),
+    ).toContainEqual(
       expect.stringMatching(
         /^octollm:arms\[Code_Reviewer\]\.name: got "Code_Reviewer"; must be a DNS label/,
       ),
@@ -216,7 +205,7 @@ describe("bad input is rejected at parse time with key, value and what is allowe
 
   it("rejects duplicate arm names and ports", () => {
     expect(
-      problemsOf({
+      configProblems({
         "octollm:arms": [
           { name: "x1", port: 8110 },
           { name: "x1", port: 8111 },
@@ -224,7 +213,7 @@ describe("bad input is rejected at parse time with key, value and what is allowe
       }),
     ).toEqual(['octollm:arms[x1].name: got "x1" twice; each arm name may appear once']);
     expect(
-      problemsOf({
+      configProblems({
         "octollm:arms": [
           { name: "x1", port: 8110 },
           { name: "x2", port: 8110 },
@@ -236,43 +225,49 @@ describe("bad input is rejected at parse time with key, value and what is allowe
   });
 
   it("rejects an arm port taken by another arm or service", () => {
-    expect(problemsOf({ "octollm:arms": [{ name: "summarizer", port: 8102 }] })).toContainEqual(
+    expect(configProblems({ "octollm:arms": [{ name: "summarizer", port: 8102 }] })).toContainEqual(
       "octollm:arms[summarizer].port: got 8102; port 8102 is already used by arm coder: each arm needs its own port",
     );
-    expect(problemsOf({ "octollm:arms": [{ name: "summarizer", port: 9090 }] })).toContainEqual(
+    expect(configProblems({ "octollm:arms": [{ name: "summarizer", port: 9090 }] })).toContainEqual(
       "octollm:arms[summarizer].port: got 9090; port 9090 is already used by orchestrator metrics: each arm needs its own port",
     );
   });
 
   it("rejects tier rules: Redis maxmemory over its limit, sync replicas ≥ instances, 1-replica Qdrant cluster, PDB over HPA min", () => {
-    expect(problemsOf({ "octollm:dataStores": { redis: { maxmemory: "3gb" } } })).toContainEqual(
+    expect(
+      configProblems({ "octollm:dataStores": { redis: { maxmemory: "3gb" } } }),
+    ).toContainEqual(
       'octollm:dataStores.redis.maxmemory: got "3gb"; maxmemory 3gb plus 25% headroom exceeds the memory limit 3Gi: raise the limit or lower maxmemory',
     );
     expect(
-      problemsOf({ "octollm:dataStores": { postgres: { synchronousReplicas: 3 } } }),
+      configProblems({ "octollm:dataStores": { postgres: { synchronousReplicas: 3 } } }),
     ).toContainEqual(
       "octollm:dataStores.postgres.synchronousReplicas: got 3; 3 synchronous replicas need more than 3 instances: must be < instances",
     );
-    expect(problemsOf({ "octollm:dataStores": { qdrant: { replicas: 1 } } })).toContainEqual(
+    expect(configProblems({ "octollm:dataStores": { qdrant: { replicas: 1 } } })).toContainEqual(
       "octollm:dataStores.qdrant.clusterMode: got true; cluster mode with 1 replica is not a cluster: needs ≥ 2 replicas (3 for quorum)",
     );
-    expect(problemsOf({ "octollm:orchestrator": { pdb: { minAvailable: 3 } } })).toContainEqual(
+    expect(configProblems({ "octollm:orchestrator": { pdb: { minAvailable: 3 } } })).toContainEqual(
       "octollm:orchestrator.pdb.minAvailable: got 3; minAvailable 3 is not below the HPA minimum 3: the PDB would block every eviction (node drains hang)",
     );
   });
 
   it("rejects invalid cron schedules and retentions", () => {
-    expect(problemsOf({ "octollm:backups": { redis: { schedule: "0 25 * * *" } } })).toContainEqual(
+    expect(
+      configProblems({ "octollm:backups": { redis: { schedule: "0 25 * * *" } } }),
+    ).toContainEqual(
       'octollm:backups.redis.schedule: got "0 25 * * *"; "0 25 * * *" is not a valid cron schedule: hour "25" is outside 0-23',
     );
-    expect(problemsOf({ "octollm:backups": { qdrant: { retention: "a week" } } })).toContainEqual(
+    expect(
+      configProblems({ "octollm:backups": { qdrant: { retention: "a week" } } }),
+    ).toContainEqual(
       'octollm:backups.qdrant.retention: got "a week"; must be a retention like 7d, 4w or 1m (days, weeks, months)',
     );
   });
 
   it("rejects a StorageClass without encryption at rest", () => {
     expect(
-      problemsOf({
+      configProblems({
         "octollm:dataStores": { storageClass: { parameters: { encrypted: "false" } } },
       }),
     ).toContainEqual(
@@ -283,7 +278,7 @@ describe("bad input is rejected at parse time with key, value and what is allowe
   });
 
   it("reports every problem at once, before anything is registered", () => {
-    const problems = problemsOf({
+    const problems = configProblems({
       "octollm:orchestrator": { replicas: 0, image: { tag: "latest" } },
       "octollm:ingress": { host: "Not A Host" },
     });
