@@ -78,7 +78,7 @@ export const imageTagPinned: OctoPolicy = {
       for (const ref of containersOf(w.spec))
         for (const f of pinFindings(ref.container.image, cfg))
           report(`${w.label}: ${containerLabel(ref)} ${f}`);
-    }),
+    }, "image-tag-pinned"),
     validateType(TYPES.cnpgCluster, (props, label, args, report) => {
       const image = (props.spec as { imageName?: string } | undefined)?.imageName;
       // Without imageName the operator picks its own default image for its version: pinned by the chart.
@@ -125,7 +125,7 @@ export const imageRegistryAllowed: OctoPolicy = {
         const f = registryFinding(ref.container.image, cfg);
         if (f) report(`${w.label}: ${containerLabel(ref)} ${f}`);
       }
-    }),
+    }, "image-registry-allowed"),
     validateType(TYPES.cnpgCluster, (props, label, args, report) => {
       const f = registryFinding(
         (props.spec as { imageName?: string } | undefined)?.imageName,

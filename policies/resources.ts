@@ -54,7 +54,7 @@ export const containerResources: OctoPolicy = {
         for (const f of resourceFindings(containerLabel(ref), ref.container.resources))
           report(`${w.label}: ${f}`);
       }
-    }),
+    }, "container-resources"),
     validateType(TYPES.cnpgCluster, (props, label, _args, report) => {
       const spec = (props.spec ?? {}) as {
         resources?: { requests?: ResourceList; limits?: ResourceList };

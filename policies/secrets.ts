@@ -53,7 +53,7 @@ export const noSecretLiteralsInEnv: OctoPolicy = {
         }
       }
     }
-  }),
+  }, "no-secret-literals-in-env"),
 };
 
 export const noSecretsInConfigMaps: OctoPolicy = {

@@ -249,7 +249,7 @@ export const serviceAccountToken: OctoPolicy = {
     report(
       `${w.label}: ${what} without an ${API_ACCESS_ANNOTATION} annotation saying why it needs the Kubernetes API`,
     );
-  }),
+  }, "service-account-token"),
 };
 
 export const securityPolicies: OctoPolicy[] = [

@@ -11,6 +11,7 @@ import type {
 } from "@pulumi/policy";
 import type { PodSpec, PodTemplate, Props } from "./k8s";
 import { WORKLOAD_TYPES, describeResource, podTemplateOf } from "./k8s";
+import { exemptionFor, notExemptibleNote } from "./exemptions";
 
 export type OctoPolicy = ResourceValidationPolicy | StackValidationPolicy;
 
@@ -27,11 +28,24 @@ export interface WorkloadContext {
 /** Runs `fn` for Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs. */
 export function validateWorkload(
   fn: (w: WorkloadContext, report: ReportViolation) => void,
+  /**
+   * A policy that cannot be exempted names itself here: if a workload's exemption annotation
+   * names it anyway, each violation says the exemption does not apply.
+   */
+  nonExemptiblePolicy?: string,
 ): ResourceValidation {
   return (args, reportViolation) => {
     if (!WORKLOAD_TYPES.has(args.type)) return;
     const props = args.props as Props;
     const template = podTemplateOf(args.type, props);
+    let report = reportViolation;
+    if (nonExemptiblePolicy) {
+      const note = notExemptibleNote(
+        nonExemptiblePolicy,
+        exemptionFor(nonExemptiblePolicy, props, template),
+      );
+      if (note) report = (message, urn) => reportViolation(`${message}${note}`, urn);
+    }
     fn(
       {
         type: args.type,
@@ -41,7 +55,7 @@ export function validateWorkload(
         label: describeResource(args.type, props, args.name),
         args,
       },
-      reportViolation,
+      report,
     );
   };
 }

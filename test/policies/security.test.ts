@@ -229,8 +229,8 @@ describe("exemptions", () => {
     };
     const report = await evaluate(stack);
     expect(messagesOf(report, "container-resources")).toEqual([
-      'Deployment octollm-production/orchestrator: container "orchestrator" has no limits.cpu',
-      'Deployment octollm-production/orchestrator: container "orchestrator" has no limits.memory',
+      'Deployment octollm-production/orchestrator: container "orchestrator" has no limits.cpu (its octollm.io/policy-exemption annotation names "container-resources", which cannot be exempted)',
+      'Deployment octollm-production/orchestrator: container "orchestrator" has no limits.memory (its octollm.io/policy-exemption annotation names "container-resources", which cannot be exempted)',
     ]);
     expect(report.exemptions.map((e) => e.policy)).not.toContain("container-resources");
   });
