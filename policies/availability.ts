@@ -27,6 +27,7 @@ export const workloadReplicas: OctoPolicy = {
     const min = args.getConfig<ReplicaConfig>().minReplicas ?? 2;
     const index = indexStack(args.resources);
     for (const w of index.workloads) {
+      if (w.chartManaged) continue;
       if (w.type !== TYPES.deployment && w.type !== TYPES.statefulSet) continue;
       const { baseline, hpa } = replicasOf(index, w, 1);
       if (baseline >= min) continue;
@@ -70,7 +71,7 @@ export const podAntiAffinity: OctoPolicy = {
     const keys = args.getConfig<SpreadConfig>().topologyKeys ?? DEFAULT_TOPOLOGY_KEYS;
     const index = indexStack(args.resources);
     for (const w of index.workloads) {
-      if (!REPLICATED.has(w.type)) continue;
+      if (w.chartManaged || !REPLICATED.has(w.type)) continue;
       const { peak } = replicasOf(index, w, 1);
       if (peak < 2) continue;
       const spec = w.template?.spec;
@@ -121,35 +122,39 @@ export const rollingUpdateKeepsCapacity: OctoPolicy = {
   description:
     "Deployments roll out with maxUnavailable 0 and a surge, so an update never drops below the serving replica count (no Recreate).",
   enforcementLevel: "mandatory",
-  validateResource: validateType(TYPES.deployment, (props, label, _args, report) => {
-    const strategy = (
-      (props.spec ?? {}) as {
-        strategy?: {
-          type?: string;
-          rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string };
-        };
+  validateResource: validateType(
+    TYPES.deployment,
+    (props, label, _args, report) => {
+      const strategy = (
+        (props.spec ?? {}) as {
+          strategy?: {
+            type?: string;
+            rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string };
+          };
+        }
+      ).strategy;
+      if (strategy?.type === "Recreate") {
+        report(
+          `${label}: strategy Recreate stops every pod before starting new ones; use RollingUpdate with maxUnavailable 0`,
+        );
+        return;
       }
-    ).strategy;
-    if (strategy?.type === "Recreate") {
-      report(
-        `${label}: strategy Recreate stops every pod before starting new ones; use RollingUpdate with maxUnavailable 0`,
-      );
-      return;
-    }
-    const ru = strategy?.rollingUpdate;
-    const unavailable = ru?.maxUnavailable;
-    if (unavailable === undefined)
-      report(
-        `${label}: rollingUpdate.maxUnavailable is unset (defaults to 25%); set 0 so updates keep capacity`,
-      );
-    else if (!(unavailable === 0 || unavailable === "0" || unavailable === "0%"))
-      report(
-        `${label}: rollingUpdate.maxUnavailable is ${unavailable}; set 0 so updates keep capacity`,
-      );
-    const surge = ru?.maxSurge;
-    if (unavailable !== undefined && (surge === 0 || surge === "0" || surge === "0%"))
-      report(`${label}: maxSurge 0 with maxUnavailable 0 cannot make progress`);
-  }),
+      const ru = strategy?.rollingUpdate;
+      const unavailable = ru?.maxUnavailable;
+      if (unavailable === undefined)
+        report(
+          `${label}: rollingUpdate.maxUnavailable is unset (defaults to 25%); set 0 so updates keep capacity`,
+        );
+      else if (!(unavailable === 0 || unavailable === "0" || unavailable === "0%"))
+        report(
+          `${label}: rollingUpdate.maxUnavailable is ${unavailable}; set 0 so updates keep capacity`,
+        );
+      const surge = ru?.maxSurge;
+      if (unavailable !== undefined && (surge === 0 || surge === "0" || surge === "0%"))
+        report(`${label}: maxSurge 0 with maxUnavailable 0 cannot make progress`);
+    },
+    false,
+  ),
 };
 
 interface PdbSpec {
@@ -198,7 +203,7 @@ export const pdbCoverage: OctoPolicy = {
       const pdbsHere = covering(w.namespace, w.podLabels);
       for (const p of pdbsHere)
         minReplicasOf.set(p, Math.min(minReplicasOf.get(p) ?? Infinity, baseline));
-      if (peak < 2) continue;
+      if (peak < 2 || w.chartManaged) continue;
       if (pdbsHere.length === 0)
         reportViolation(
           `${w.label}: runs up to ${peak} replicas but no PodDisruptionBudget selects its pods (${describeSelector({ matchLabels: w.podLabels })})`,
@@ -280,6 +285,7 @@ export const hpaSanity: OctoPolicy = {
     const floor = args.getConfig<HpaConfig>().minReplicasFloor ?? 2;
     const index = indexStack(args.resources);
     for (const h of [...index.of(TYPES.hpa), ...index.of(TYPES.hpaV1)]) {
+      if (h.chartManaged) continue;
       const spec = (h.props.spec ?? {}) as HpaSpec;
       const min = spec.minReplicas ?? 1;
       const max = spec.maxReplicas;

@@ -73,12 +73,16 @@ export const imageTagPinned: OctoPolicy = {
     },
   },
   validateResource: [
-    validateWorkload((w, report) => {
-      const cfg = w.args.getConfig<PinConfig>();
-      for (const ref of containersOf(w.spec))
-        for (const f of pinFindings(ref.container.image, cfg))
-          report(`${w.label}: ${containerLabel(ref)} ${f}`);
-    }, "image-tag-pinned"),
+    validateWorkload(
+      (w, report) => {
+        const cfg = w.args.getConfig<PinConfig>();
+        for (const ref of containersOf(w.spec))
+          for (const f of pinFindings(ref.container.image, cfg))
+            report(`${w.label}: ${containerLabel(ref)} ${f}`);
+      },
+      "image-tag-pinned",
+      true,
+    ),
     validateType(TYPES.cnpgCluster, (props, label, args, report) => {
       const image = (props.spec as { imageName?: string } | undefined)?.imageName;
       // Without imageName the operator picks its own default image for its version: pinned by the chart.
@@ -119,13 +123,17 @@ export const imageRegistryAllowed: OctoPolicy = {
     },
   },
   validateResource: [
-    validateWorkload((w, report) => {
-      const cfg = w.args.getConfig<RegistryConfig>();
-      for (const ref of containersOf(w.spec)) {
-        const f = registryFinding(ref.container.image, cfg);
-        if (f) report(`${w.label}: ${containerLabel(ref)} ${f}`);
-      }
-    }, "image-registry-allowed"),
+    validateWorkload(
+      (w, report) => {
+        const cfg = w.args.getConfig<RegistryConfig>();
+        for (const ref of containersOf(w.spec)) {
+          const f = registryFinding(ref.container.image, cfg);
+          if (f) report(`${w.label}: ${containerLabel(ref)} ${f}`);
+        }
+      },
+      "image-registry-allowed",
+      true,
+    ),
     validateType(TYPES.cnpgCluster, (props, label, args, report) => {
       const f = registryFinding(
         (props.spec as { imageName?: string } | undefined)?.imageName,

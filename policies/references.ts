@@ -67,6 +67,11 @@ function mayUseHttp01(index: StackIndex, cert: Indexed): boolean {
   return asArray(solvers).some((s) => s.http01 !== undefined);
 }
 
+/** Objects of `type` the stack itself declares (not rendered by a Helm chart). */
+function own(index: StackIndex, type: string): Indexed[] {
+  return index.of(type).filter((r) => !r.chartManaged);
+}
+
 function hasUnexpandedChart(index: StackIndex, namespace: string | undefined): boolean {
   return index.charts.some((c) => (c.props as { namespace?: string }).namespace === namespace);
 }
@@ -107,12 +112,13 @@ export const selectorsMatch: OctoPolicy = {
       );
     };
     for (const s of index.of(TYPES.service)) {
+      if (s.chartManaged) continue;
       const spec = (s.props.spec ?? {}) as { selector?: Record<string, string>; type?: string };
       if (spec.type === "ExternalName" || !spec.selector || Object.keys(spec.selector).length === 0)
         continue;
       check(s, mapSelector(spec.selector), "selector");
     }
-    for (const p of index.of(TYPES.pdb)) {
+    for (const p of own(index, TYPES.pdb)) {
       const selector = (p.props.spec as { selector?: LabelSelector } | undefined)?.selector;
       if (isEmptySelector(selector))
         reportViolation(
@@ -121,11 +127,11 @@ export const selectorsMatch: OctoPolicy = {
         );
       else check(p, selector, "selector");
     }
-    for (const np of index.of(TYPES.networkPolicy))
+    for (const np of own(index, TYPES.networkPolicy))
       check(np, (np.props.spec as NetworkPolicySpec | undefined)?.podSelector, "podSelector");
-    for (const sm of index.of(TYPES.serviceMonitor))
+    for (const sm of own(index, TYPES.serviceMonitor))
       checkServiceMonitor(index, sm, reportViolation);
-    for (const pm of index.of(TYPES.podMonitor)) {
+    for (const pm of own(index, TYPES.podMonitor)) {
       const spec = (pm.props.spec ?? {}) as {
         selector?: LabelSelector;
         namespaceSelector?: { matchNames?: string[] };
@@ -276,7 +282,7 @@ export const networkPolicyPeers: OctoPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const index = indexStack(args.resources);
-    for (const np of index.of(TYPES.networkPolicy)) {
+    for (const np of own(index, TYPES.networkPolicy)) {
       const spec = (np.props.spec ?? {}) as NetworkPolicySpec;
       for (const [direction, peers] of [
         ["ingress from", asArray(spec.ingress).flatMap((r) => asArray(r.from))],
@@ -295,7 +301,7 @@ export const backendReferences: OctoPolicy = {
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const index = indexStack(args.resources);
-    for (const h of [...index.of(TYPES.hpa), ...index.of(TYPES.hpaV1)]) {
+    for (const h of [...own(index, TYPES.hpa), ...own(index, TYPES.hpaV1)]) {
       const ref = (h.props.spec as { scaleTargetRef?: { kind?: string; name?: string } })
         ?.scaleTargetRef;
       const found = index.workloadByName(h.namespace, ref?.kind, ref?.name) !== undefined;
@@ -307,7 +313,7 @@ export const backendReferences: OctoPolicy = {
     }
     const servicesIn = (ns: string | undefined, name: string) =>
       index.inNamespace(TYPES.service, ns).find((s) => s.objectName === name);
-    for (const ing of index.of(TYPES.ingress)) {
+    for (const ing of own(index, TYPES.ingress)) {
       const spec = (ing.props.spec ?? {}) as {
         defaultBackend?: Backend;
         rules?: { host?: string; http?: { paths?: { path?: string; backend?: Backend }[] } }[];
@@ -342,7 +348,7 @@ export const backendReferences: OctoPolicy = {
           );
       }
     }
-    for (const s of index.of(TYPES.service)) {
+    for (const s of own(index, TYPES.service)) {
       const spec = (s.props.spec ?? {}) as {
         selector?: Record<string, string>;
         ports?: ServicePort[];
@@ -533,7 +539,7 @@ export const configReferences: OctoPolicy = {
         );
       }
     };
-    for (const w of index.workloads)
+    for (const w of index.workloads.filter((x) => !x.chartManaged))
       check(w, annotationsOf(w.props, w.template), podReferences(w.template?.spec));
     for (const c of index.of(TYPES.cnpgCluster))
       check(c, metaOf(c.props).annotations ?? {}, {

@@ -67,6 +67,8 @@ export const containerResources: OctoPolicy = {
 
 interface LimitRangeItem {
   type?: string;
+  default?: ResourceList;
+  defaultRequest?: ResourceList;
   max?: ResourceList;
   min?: ResourceList;
   maxLimitRequestRatio?: ResourceList;
@@ -117,6 +119,11 @@ export const limitRequestRatio: OctoPolicy = {
   },
 };
 
+/**
+ * What admission checks: LimitRange defaults are applied first (a missing limit takes the
+ * range's `default`; a missing request the container's limit, else the range's
+ * `defaultRequest`), then min, max and maxLimitRequestRatio are validated.
+ */
 function checkAgainstRanges(
   who: string,
   resources: { requests?: ResourceList; limits?: ResourceList } | undefined,
@@ -124,27 +131,45 @@ function checkAgainstRanges(
   report: (m: string) => void,
 ): void {
   for (const kind of COMPUTE) {
-    const request = q(resources?.requests?.[kind]);
-    const limit = q(resources?.limits?.[kind]);
+    const defaultLimit = ranges.map((r) => r.default?.[kind]).find((v) => v !== undefined);
+    const defaultRequest = ranges.map((r) => r.defaultRequest?.[kind]).find((v) => v !== undefined);
+    const ownLimit = resources?.limits?.[kind];
+    const ownRequest = resources?.requests?.[kind];
+    const limitText =
+      ownLimit !== undefined
+        ? String(ownLimit)
+        : defaultLimit !== undefined
+          ? `${defaultLimit} (LimitRange default)`
+          : undefined;
+    const requestText =
+      ownRequest !== undefined
+        ? String(ownRequest)
+        : ownLimit !== undefined
+          ? `${ownLimit} (its limit)`
+          : defaultRequest !== undefined
+            ? `${defaultRequest} (LimitRange default)`
+            : undefined;
+    const limit = q(ownLimit ?? defaultLimit);
+    const request = q(ownRequest ?? ownLimit ?? defaultRequest);
     for (const range of ranges) {
       const ratio = q(range.maxLimitRequestRatio?.[kind]);
       if (ratio && request && limit && request.num !== 0n) {
         if (compare(limit, multiply(request, ratio)) > 0) {
           const actual = Number(limit.num * request.den) / Number(limit.den * request.num);
           report(
-            `${who} ${kind} limit/request ratio ${+actual.toFixed(3)} (${resources?.limits?.[kind]} / ${resources?.requests?.[kind]}) exceeds the LimitRange maxLimitRequestRatio ${range.maxLimitRequestRatio?.[kind]}`,
+            `${who} ${kind} limit/request ratio ${+actual.toFixed(3)} (${limitText} / ${requestText}) exceeds the LimitRange maxLimitRequestRatio ${range.maxLimitRequestRatio?.[kind]}`,
           );
         }
       }
       const max = q(range.max?.[kind]);
       if (max && limit && compare(limit, max) > 0)
         report(
-          `${who} limits.${kind} ${resources?.limits?.[kind]} is above the LimitRange max ${range.max?.[kind]}`,
+          `${who} limits.${kind} ${limitText} is above the LimitRange max ${range.max?.[kind]}`,
         );
       const min = q(range.min?.[kind]);
       if (min && request && compare(request, min) < 0)
         report(
-          `${who} requests.${kind} ${resources?.requests?.[kind]} is below the LimitRange min ${range.min?.[kind]}`,
+          `${who} requests.${kind} ${requestText} is below the LimitRange min ${range.min?.[kind]}`,
         );
     }
   }

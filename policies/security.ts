@@ -177,7 +177,7 @@ export const POD_SECURITY_STANDARDS = "pod-security-standards";
 export const podSecurityStandards: OctoPolicy = {
   name: POD_SECURITY_STANDARDS,
   description:
-    "Pods meet Pod Security Standards restricted; deviations need both a namespace that enforces a level admitting them and an octollm.io/policy-exemption for this policy.",
+    "Pods meet Pod Security Standards restricted; deviations need both a namespace that enforces a level admitting them and an octollm.io/policy-exemption for this policy. Pods a Helm chart renders must pass their namespace's enforced level.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const index = indexStack(args.resources);
@@ -186,11 +186,13 @@ export const podSecurityStandards: OctoPolicy = {
       if (findings.length === 0) continue;
       const declared = index.enforcedLevel(w.namespace);
       const enforced = levelOf(declared);
+      // A chart's pods answer to admission only: what the namespace rejects, not our bar.
+      if (w.chartManaged && enforced === undefined) continue;
       const lookup: ExemptionLookup = exemptionFor(POD_SECURITY_STANDARDS, w.props, w.template);
       const rejected = findings.filter(
         (f) => enforced === undefined || LEVEL_RANK[f.level] <= LEVEL_RANK[enforced],
       );
-      const admitted = findings.filter((f) => !rejected.includes(f));
+      const admitted = w.chartManaged ? [] : findings.filter((f) => !rejected.includes(f));
       for (const f of rejected) {
         const why =
           enforced === undefined

@@ -246,6 +246,21 @@ export function annotationsOf(
   return { ...(metaOf(props).annotations ?? {}), ...(template?.metadata?.annotations ?? {}) };
 }
 
+/**
+ * True for an object a Helm chart renders (under `pulumi preview`, helm.v4.Chart registers each
+ * of them as its child; offline they are not expanded). Its URN's type chain
+ * (`urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`) passes through the chart.
+ * Chart-rendered workloads are the chart's: the hardening policies leave them to the chart's
+ * values, while admission realities (the namespace's Pod Security level, LimitRange, quota) and
+ * image provenance still apply to them.
+ */
+export function isChartManaged(urn: string | undefined): boolean {
+  const chain = urn?.split("::")[2];
+  if (!chain) return false;
+  const types = chain.split("$");
+  return types.slice(0, -1).some((t) => t.startsWith("kubernetes:helm.sh/"));
+}
+
 export function asArray<T>(v: T[] | undefined | null): T[] {
   return Array.isArray(v) ? v : [];
 }

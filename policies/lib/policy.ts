@@ -10,7 +10,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import type { PodSpec, PodTemplate, Props } from "./k8s";
-import { WORKLOAD_TYPES, describeResource, podTemplateOf } from "./k8s";
+import { WORKLOAD_TYPES, describeResource, isChartManaged, podTemplateOf } from "./k8s";
 import { exemptionFor, notExemptibleNote } from "./exemptions";
 
 export type OctoPolicy = ResourceValidationPolicy | StackValidationPolicy;
@@ -33,9 +33,12 @@ export function validateWorkload(
    * names it anyway, each violation says the exemption does not apply.
    */
   nonExemptiblePolicy?: string,
+  /** also judge workloads a Helm chart renders (image provenance); hardening policies do not */
+  includeChartManaged = false,
 ): ResourceValidation {
   return (args, reportViolation) => {
     if (!WORKLOAD_TYPES.has(args.type)) return;
+    if (!includeChartManaged && isChartManaged(args.urn)) return;
     const props = args.props as Props;
     const template = podTemplateOf(args.type, props);
     let report = reportViolation;
@@ -64,9 +67,12 @@ export function validateWorkload(
 export function validateType(
   type: string,
   fn: (props: Props, label: string, args: ResourceValidationArgs, report: ReportViolation) => void,
+  /** judge objects a Helm chart renders too (exposure, TLS, secrets in ConfigMaps: yes) */
+  includeChartManaged = true,
 ): ResourceValidation {
   const validation: ResourceValidation & { __pulumiType?: string } = (args, reportViolation) => {
     if (args.type !== type) return;
+    if (!includeChartManaged && isChartManaged(args.urn)) return;
     const props = args.props as Props;
     fn(props, describeResource(args.type, props, args.name), args, reportViolation);
   };

@@ -8,6 +8,7 @@ import {
   TYPES,
   WORKLOAD_TYPES,
   describeResource,
+  isChartManaged,
   isPlainObject,
   metaOf,
   podTemplateOf,
@@ -32,6 +33,8 @@ export interface Indexed {
   objectName: string;
   /** metadata.namespace, `default` when unset (cluster-scoped kinds: undefined) */
   namespace: string | undefined;
+  /** rendered by a Helm chart (see isChartManaged) */
+  chartManaged: boolean;
 }
 
 export interface Workload extends Indexed {
@@ -82,6 +85,7 @@ export class StackIndex {
         label: describeResource(r.type, props, r.name),
         objectName: meta.name ?? r.name,
         namespace: namespaced ? (meta.namespace ?? "default") : undefined,
+        chartManaged: isChartManaged(r.urn),
       };
       this.all.push(entry);
       if (r.urn) this.byUrn.set(r.urn, entry);
@@ -174,7 +178,7 @@ export class StackIndex {
   /** Namespaces that run pods: workloads, operator clusters, plus any standalone PVC. */
   namespacesWithWorkloads(): Set<string> {
     const out = new Set<string>();
-    for (const w of this.workloads) if (w.namespace) out.add(w.namespace);
+    for (const w of this.workloads) if (w.namespace && !w.chartManaged) out.add(w.namespace);
     for (const c of [...this.of(TYPES.cnpgCluster), ...this.of(TYPES.cnpgPooler)])
       if (c.namespace) out.add(c.namespace);
     return out;

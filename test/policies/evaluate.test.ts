@@ -188,3 +188,61 @@ describe("operator-made objects", () => {
     ]);
   });
 });
+
+describe("objects a Helm chart renders (children of helm.v4.Chart under pulumi preview)", () => {
+  /** A rendered object as the chart's child: its URN's type chain passes through the chart. */
+  function chartChild(obj: Parameters<typeof rendered>[0]): ReturnType<typeof rendered> {
+    const r = rendered(obj);
+    return {
+      ...r,
+      urn: `urn:pulumi:production::octollm::octollm:platform:OctoLLMPlatform$kubernetes:helm.sh/v4:Chart$${r.type}::${r.name}`,
+    };
+  }
+  const chartPod = (image: string, privileged = false) => ({
+    metadata: { labels: { app: "grafana" } },
+    spec: {
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "grafana",
+          image,
+          resources: { requests: { cpu: "100m", memory: "128Mi" } },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"] },
+            privileged,
+          },
+        },
+      ],
+    },
+  });
+
+  it("are left to the chart for hardening, but still answer to admission, registries and quota", async () => {
+    const stack = clone(compliantStack());
+    stack.push(
+      chartChild({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "grafana", namespace: "octollm-production" },
+        spec: { replicas: 3, template: chartPod("docker.io/grafana/grafana:11.0.0") },
+      }),
+      chartChild({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "sidecar", namespace: "octollm-production" },
+        spec: { replicas: 1, template: chartPod("evil.example.com/sidecar:1", true) },
+      }),
+    );
+    const report = await evaluate(stack);
+    expect(report.violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
+      'pod-security-standards: Deployment octollm-production/sidecar: container "grafana" is privileged (fails PSS baseline; namespace octollm-production enforces restricted, so admission would reject this pod)',
+      // LimitRange defaults fill the missing limit (500m) before admission checks the ratio
+      'limit-request-ratio: Deployment octollm-production/grafana: container "grafana" cpu limit/request ratio 5 (500m (LimitRange default) / 100m) exceeds the LimitRange maxLimitRequestRatio 4',
+      'limit-request-ratio: Deployment octollm-production/sidecar: container "grafana" cpu limit/request ratio 5 (500m (LimitRange default) / 100m) exceeds the LimitRange maxLimitRequestRatio 4',
+      'image-registry-allowed: Deployment octollm-production/sidecar: container "grafana" image evil.example.com/sidecar:1 comes from evil.example.com, which is not an allowed registry (docker.io, ghcr.io, quay.io, registry.k8s.io)',
+    ]);
+    // 4 chart pods at 100m (limits from the LimitRange default) are in the namespace's peak
+    const row = report.capacity.find((r) => r.namespace === "octollm-production");
+    expect(row?.cells.pods.peak).toBe("29");
+  });
+});
