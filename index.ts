@@ -1,10 +1,19 @@
 import { buildPlatform } from "./components/program";
 
-const outputs = buildPlatform();
-
-export const environment = outputs.environment;
-export const namespaces = outputs.namespaces;
-export const storageClass = outputs.storageClass;
-export const ingressHost = outputs.ingressHost;
-export const caCertificate = outputs.caCertificate;
-export const missingLlmKeys = outputs.missingLlmKeys;
+// Read the stack's config, build the platform, export its outputs (components/program.ts).
+export const {
+  environment,
+  namespaces,
+  storageClass,
+  ingressHost,
+  ingressUrl,
+  orchestratorUrl,
+  orchestratorInternalUrl,
+  armUrls,
+  tlsMode,
+  caCertificate,
+  missingLlmKeys,
+  dataStores,
+  observability,
+  backups,
+} = buildPlatform();
