@@ -96,6 +96,11 @@ export function mandatoryViolations(report: StackReport): PolicyReport["violatio
   return report.policies.violations.filter((v) => v.enforcementLevel === "mandatory");
 }
 
+/** Policy messages name their resource for `pulumi preview`; the summary names it once. */
+function withoutSubject(message: string, resource: string): string {
+  return message.startsWith(`${resource}: `) ? message.slice(resource.length + 2) : message;
+}
+
 /** A plain-text table: header row, a rule, then rows; columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -128,7 +133,8 @@ function summary(reports: StackReport[], options: RenderOptions): string {
     const problems = [
       ...r.schema.errors.map((e) => `  schema     ${e.object}: ${e.message}`),
       ...r.policies.violations.map(
-        (v) => `  ${v.enforcementLevel.padEnd(10)} [${v.policy}] ${v.resource}: ${v.message}`,
+        (v) =>
+          `  ${v.enforcementLevel.padEnd(10)} [${v.policy}] ${v.resource}: ${withoutSubject(v.message, v.resource)}`,
       ),
       ...r.warnings.map((w) => `  warning    ${w}`),
     ];

@@ -29,7 +29,7 @@ import type { PlatformConfig } from "../config";
 import { imageRef } from "../config";
 import { standardLabels } from "../k8s/labels";
 import type { Labels } from "../k8s/labels";
-import { llmEgress, policySpec, prometheusPeer, tcp } from "../network-flows";
+import { llmEgress, policySpec, prometheusIngress, tcp } from "../network-flows";
 import { SECRET_NAMES } from "../secrets";
 import { cnpgClusterAnnotations } from "../backups/postgres";
 import type { DataStoreArgs } from "./common";
@@ -297,7 +297,7 @@ export class Postgres extends pulumi.ComponentResource {
             { from: clientPeers(config, "postgres"), ports: tcp(CNPG_PORTS.postgres) },
             { from: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
             { from: [operatorPeer], ports: tcp(CNPG_PORTS.status, CNPG_PORTS.postgres) },
-            { from: [prometheusPeer(config)], ports: tcp(CNPG_PORTS.metrics) },
+            ...prometheusIngress(config, CNPG_PORTS.metrics),
           ],
           [
             { to: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },

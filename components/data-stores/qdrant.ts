@@ -24,7 +24,7 @@ import type { PlatformConfig } from "../config";
 import type { Labels } from "../k8s/labels";
 import { selectorLabels, standardLabels } from "../k8s/labels";
 import { hardenedPodTemplate, secretEnv, spreadAcrossNodes } from "../k8s/pod";
-import { dataStorePodLabels, policySpec, prometheusPeer, tcp } from "../network-flows";
+import { dataStorePodLabels, policySpec, prometheusIngress, tcp } from "../network-flows";
 import { SECRET_KEYS, SECRET_NAMES } from "../secrets";
 import type { DataStoreArgs } from "./common";
 import {
@@ -236,7 +236,7 @@ export class Qdrant extends pulumi.ComponentResource {
               from: clientPeers(config, "qdrant"),
               ports: tcp(QDRANT_PORTS.http, QDRANT_PORTS.grpc),
             },
-            { from: [prometheusPeer(config)], ports: tcp(QDRANT_PORTS.http) },
+            ...prometheusIngress(config, QDRANT_PORTS.http),
             ...(q.clusterMode ? [{ from: [self], ports: tcp(QDRANT_PORTS.p2p) }] : []),
           ],
           q.clusterMode ? [{ to: [self], ports: tcp(QDRANT_PORTS.p2p) }] : [],

@@ -35,7 +35,13 @@ import { REDIS_MASTER_NAME } from "../k8s/http-service";
 import type { Labels } from "../k8s/labels";
 import { selectorLabels, standardLabels } from "../k8s/labels";
 import { hardenedPodTemplate, secretEnv } from "../k8s/pod";
-import { dataStorePodLabels, policySpec, prometheusPeer, reflexPeers, tcp } from "../network-flows";
+import {
+  dataStorePodLabels,
+  policySpec,
+  prometheusIngress,
+  reflexPeers,
+  tcp,
+} from "../network-flows";
 import { SECRET_KEYS, SECRET_NAMES } from "../secrets";
 import type { DataStoreArgs } from "./common";
 import {
@@ -469,7 +475,7 @@ export class Redis extends pulumi.ComponentResource {
               ports: clientPorts,
             },
             ...(sentinel ? [{ from: [self], ports: clientPorts }] : []),
-            { from: [prometheusPeer(config)], ports: tcp(REDIS_PORTS.metrics) },
+            ...prometheusIngress(config, REDIS_PORTS.metrics),
           ],
           sentinel ? [{ to: [self], ports: clientPorts }] : [],
         ),

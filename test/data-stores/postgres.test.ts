@@ -249,8 +249,11 @@ describe.each(STACKS)("Postgres NetworkPolicy on %s", (stack) => {
       (p) => p.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "prometheus",
       "from",
     );
-    expect(portsOf(prometheus)).toEqual([9187]);
-    expect(ingress).toHaveLength(4);
+    // Prometheus is admitted only where the stack runs monitoring (dev does not).
+    const monitored = config.observability.enabled;
+    expect(monitored).toBe(stack !== "dev");
+    expect(portsOf(prometheus)).toEqual(monitored ? [9187] : []);
+    expect(ingress).toHaveLength(monitored ? 4 : 3);
 
     const egress = np.spec.egress as Record<string, any>[];
     const apiServer = ruleFor(egress, (p) => p.ipBlock !== undefined && !p.ipBlock.except, "to");

@@ -141,7 +141,8 @@ describe.each(STACKS)("Qdrant on %s", (stack) => {
       (p) => p.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "prometheus",
       "from",
     );
-    expect(portsOf(prometheus)).toEqual([6333]);
+    // Prometheus is admitted only where the stack runs monitoring (dev does not).
+    expect(portsOf(prometheus)).toEqual(config.observability.enabled ? [6333] : []);
     const peers = ingress.filter((r) => portsOf(r).includes(6335));
     expect(peers).toHaveLength(cluster ? 1 : 0);
     expect(np.spec.egress).toHaveLength(cluster ? 1 : 0);

@@ -220,7 +220,9 @@ describe.each(STACKS)("Redis on %s", (stack) => {
       (p) => p.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "prometheus",
       "from",
     );
-    expect(portsOf(prometheus)).toEqual([9121]);
+    // Prometheus is admitted only where the stack runs monitoring (dev does not).
+    const monitored = config.observability.enabled;
+    expect(portsOf(prometheus)).toEqual(monitored ? [9121] : []);
     const egress = np.spec.egress as Record<string, any>[];
     if (want.sentinel) {
       expect(ingress).toHaveLength(3);
@@ -234,7 +236,7 @@ describe.each(STACKS)("Redis on %s", (stack) => {
         },
       ]);
     } else {
-      expect(ingress).toHaveLength(2);
+      expect(ingress).toHaveLength(monitored ? 2 : 1);
       expect(egress).toEqual([]);
     }
   });
