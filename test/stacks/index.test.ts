@@ -34,3 +34,30 @@ describe("index.ts", () => {
     expect(Object.keys(program).sort()).toEqual(Object.keys(viaHarness.outputs).sort());
   });
 });
+
+describe("invalid configuration", () => {
+  it("fails before any resource is registered", async () => {
+    const { buildPlatform } = await import("../../components/program");
+    const { ConfigError } = await import("../../components/config");
+    let registered = 0;
+    pulumi.runtime.setAllConfig(
+      { ...loadStackConfig("production"), "octollm:orchestrator": JSON.stringify({ replicas: 0 }) },
+      [],
+    );
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (args) => {
+          registered++;
+          return { id: `${args.name}-id`, state: args.inputs as Record<string, unknown> };
+        },
+        call: (args) => args.inputs as Record<string, unknown>,
+      },
+      "octollm",
+      "production",
+      false,
+    );
+    expect(() => buildPlatform()).toThrow(ConfigError);
+    await waitForRPCs();
+    expect(registered).toBe(0);
+  });
+});
