@@ -71,10 +71,17 @@ export function postgresBackupSpec(config: PlatformConfig): Record<string, unkno
       ...objectStoreCredentials(store.destinationPath, store.credentialsSecret),
       // A cluster restored from this archive writes under a new server name (config check).
       ...(store.serverName ? { serverName: store.serverName } : {}),
-      wal: { compression: "gzip" },
-      data: { compression: "gzip" },
+      // S3 server-side encryption whatever the bucket's default; WAL shipped two files at a
+      // time so a write burst does not queue behind one upload.
+      wal: { compression: "gzip", maxParallel: 2, ...s3Encryption(store.destinationPath) },
+      data: { compression: "gzip", ...s3Encryption(store.destinationPath) },
     },
   };
+}
+
+/** Server-side encryption is an S3 setting; GCS and Azure encrypt at rest on their own. */
+function s3Encryption(path: string): { encryption?: "AES256" } {
+  return path.startsWith("s3://") ? { encryption: "AES256" } : {};
 }
 
 /**

@@ -169,10 +169,25 @@ describe.each(["staging", "production"] as const)("CloudNativePG backups on %s",
       secretAccessKey: { name: store.credentialsSecret, key: "ACCESS_SECRET_KEY" },
     });
     expect(b.wal.compression).toBe("gzip");
+    // S3 server-side encryption is forced for WAL and base backups, whatever the bucket default
+    expect(b.wal.encryption).toBe("AES256");
+    expect(b.data.encryption).toBe("AES256");
     // the credentials Secret is declared external for the policy pack
     expect(cluster.metadata.annotations["octollm.io/external-secrets"]).toBe(
       store.credentialsSecret,
     );
+  });
+
+  it("leaves encryption at rest to GCS and Azure object stores (S3-only setting)", async () => {
+    const objects = await objectsOf(stack, {
+      "octollm:backups": {
+        postgres: { objectStore: { destinationPath: "gs://octollm-backups/pg" } },
+      },
+    });
+    const b = (findObject(objects, "Cluster", "postgres") as any).spec.backup.barmanObjectStore;
+    expect(b.googleCredentials).toBeDefined();
+    expect(b.wal.encryption).toBeUndefined();
+    expect(b.data.encryption).toBeUndefined();
   });
 
   it("creates the ScheduledBackup after the operator chart and the Cluster", async () => {
