@@ -867,6 +867,30 @@ export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx)
       message: `the Prometheus stack is installed into the system namespace: must be "${c.namespaces.system}" (namespaces.system)`,
     });
   }
+  if (c.backups.enabled && c.observability.enabled) {
+    // BackupTooOld fires when the newest backup is older than backupMaxAgeHours: a schedule whose
+    // runs are further apart than that would page between two healthy backups.
+    const maxAge = c.observability.alerts.backupMaxAgeHours;
+    const schedules: [string, string][] = [
+      ["postgres", c.backups.postgres.schedule],
+      ["redis", c.backups.redis.schedule],
+      ["qdrant", c.backups.qdrant.schedule],
+      ...(c.backups.velero.enabled
+        ? [["velero", c.backups.velero.schedule] as [string, string]]
+        : []),
+    ];
+    for (const [store, schedule] of schedules) {
+      if (cronProblem(schedule)) continue;
+      const gap = cronMaxGapHours(schedule);
+      if (gap >= maxAge) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["observability", "alerts", "backupMaxAgeHours"],
+          message: `${maxAge}h is not more than the ${gap}h between two runs of backups.${store}.schedule "${schedule}": BackupTooOld would fire between healthy backups; raise it above ${gap}`,
+        });
+      }
+    }
+  }
   if (c.backups.enabled && c.environment === "production" && !c.backups.postgres.objectStore) {
     ctx.addIssue({
       code: "custom",
@@ -1106,4 +1130,59 @@ export function cronProblem(expression: string): string | undefined {
     }
   }
   return undefined;
+}
+
+const CRON_MACROS: Record<string, string> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
+
+/** The values a valid cron field matches (day of week 7 is Sunday, like 0). */
+function cronValues(field: string, min: number, max: number): Set<number> {
+  const out = new Set<number>();
+  for (const part of field.split(",")) {
+    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+    if (!m) continue;
+    const lo = m[2] === undefined ? min : Number(m[2]);
+    const hi =
+      m[3] !== undefined ? Number(m[3]) : m[2] === undefined || m[4] !== undefined ? max : lo;
+    for (let v = lo; v <= hi; v += Number(m[4] ?? 1)) out.add(v === 7 && max === 7 ? 0 : v);
+  }
+  return out;
+}
+
+/**
+ * The longest time, in hours, between two runs of a valid cron schedule (UTC), over a
+ * non-leap and a leap year — what an "older than N hours" alert must allow for.
+ */
+export function cronMaxGapHours(expression: string): number {
+  const fields = (CRON_MACROS[expression.trim()] ?? expression).trim().split(/\s+/);
+  const [minutes, hours, days, months, weekdays] = fields.map((f, i) =>
+    cronValues(f, CRON_FIELDS[i][1], CRON_FIELDS[i][2]),
+  );
+  // cron: when both day fields are restricted, a day matches either of them.
+  const dayRestricted = fields[2] !== "*";
+  const weekdayRestricted = fields[4] !== "*";
+  const runs: number[] = [];
+  const start = Date.UTC(2027, 0, 1);
+  for (let day = 0; day < 2 * 366; day++) {
+    const date = new Date(start + day * 86_400_000);
+    if (!months.has(date.getUTCMonth() + 1)) continue;
+    const byDay = days.has(date.getUTCDate());
+    const byWeekday = weekdays.has(date.getUTCDay());
+    const matches =
+      dayRestricted && weekdayRestricted ? byDay || byWeekday : dayRestricted ? byDay : byWeekday;
+    if (!matches) continue;
+    for (const h of [...hours].sort((a, b) => a - b))
+      for (const m of [...minutes].sort((a, b) => a - b))
+        runs.push(date.getTime() + (h * 60 + m) * 60_000);
+  }
+  let gap = 0;
+  for (let i = 1; i < runs.length; i++) gap = Math.max(gap, runs[i] - runs[i - 1]);
+  return gap / 3_600_000;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  cronMaxGapHours,
   cronProblem,
   environmentDefaults,
   parsePlatformConfig,
@@ -277,6 +278,24 @@ describe("bad input is rejected at parse time with key, value and what is allowe
     );
   });
 
+  it("rejects a backup schedule sparser than the BackupTooOld alert allows", () => {
+    expect(
+      configProblems({ "octollm:backups": { redis: { schedule: "0 2 * * 0" } } }),
+    ).toContainEqual(
+      'octollm:observability.alerts.backupMaxAgeHours: got 26; 26h is not more than the 168h between two runs of backups.redis.schedule "0 2 * * 0": BackupTooOld would fire between healthy backups; raise it above 168',
+    );
+    expect(
+      configProblems({
+        "octollm:backups": { redis: { schedule: "0 2 * * 0" } },
+        "octollm:observability": { alerts: { backupMaxAgeHours: 170 } },
+      }),
+    ).toEqual([]);
+    // dev runs no monitoring, so no alert to keep consistent
+    expect(
+      configProblems({ "octollm:backups": { redis: { schedule: "0 2 * * 0" } } }, "dev"),
+    ).toEqual([]);
+  });
+
   it("reports every problem at once, before anything is registered", () => {
     const problems = configProblems({
       "octollm:orchestrator": { replicas: 0, image: { tag: "latest" } },
@@ -291,6 +310,16 @@ describe("helpers", () => {
     expect(redisBytes("2gb")).toBe(2n * 1024n ** 3n);
     expect(redisBytes("2g")).toBe(2_000_000_000n);
     expect(redisBytes("512mb")).toBe(512n * 1024n ** 2n);
+  });
+
+  it("measures the longest gap between two runs of a schedule", () => {
+    expect(cronMaxGapHours("0 2 * * *")).toBe(24);
+    expect(cronMaxGapHours("0 */6 * * *")).toBe(6);
+    expect(cronMaxGapHours("0 2 * * 0")).toBe(168);
+    expect(cronMaxGapHours("@weekly")).toBe(168);
+    expect(cronMaxGapHours("0 2 1 * *")).toBe(31 * 24);
+    expect(cronMaxGapHours("30 1,13 * * 1-5")).toBe(60); // Friday 13:30 → Monday 01:30
+    expect(cronMaxGapHours("0 0 1,15 * 5")).toBeLessThanOrEqual(7 * 24); // day OR weekday
   });
 
   it("validates cron expressions", () => {
