@@ -32,9 +32,9 @@ describe("backup config: bad input names the key", () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(`octollm:backups.${store}.schedule: got "${schedule}"`);
     expect(problems[0]).toContain(why);
-    expect(
-      configProblems({ "octollm:backups": { [store]: { schedule: "30 4 * * *" } } }),
-    ).toEqual([]);
+    expect(configProblems({ "octollm:backups": { [store]: { schedule: "30 4 * * *" } } })).toEqual(
+      [],
+    );
   });
 
   it.each(["postgres", "redis", "qdrant"])(
