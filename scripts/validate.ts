@@ -51,14 +51,25 @@ export function describeObject(o: KubernetesObject): string {
   return `${o.kind} ${ns}${o.metadata.name ?? "<unnamed>"}`;
 }
 
+async function modelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
+  const path = modulePath(object.apiVersion);
+  const mod = path ? await loadModule(path) : undefined;
+  return mod?.[object.kind] as ModelClass | undefined;
+}
+
+/** Validates one object against its published schema; throws the schema error or "no model". */
+export async function validateObject(object: KubernetesObject): Promise<void> {
+  const Model = await modelOf(object);
+  if (!Model) throw new Error(`no published model for ${object.apiVersion} ${object.kind}`);
+  new Model(object).validate();
+}
+
 /** Validates every object against its published schema. */
 export async function validateObjects(objects: KubernetesObject[]): Promise<ValidationResult> {
   const result: ValidationResult = { validated: 0, unmodelled: [], errors: [] };
   const unmodelled = new Set<string>();
   for (const object of objects) {
-    const path = modulePath(object.apiVersion);
-    const mod = path ? await loadModule(path) : undefined;
-    const Model = mod?.[object.kind] as ModelClass | undefined;
+    const Model = await modelOf(object);
     if (!Model) {
       unmodelled.add(`${object.apiVersion} ${object.kind}`);
       continue;

@@ -5,8 +5,9 @@
  * deterministic and several test files look at the same one.
  */
 import { ConfigError, parsePlatformConfig } from "../components/config";
+import type { PlatformConfig } from "../components/config";
 import type { RegisteredResource, StackRun } from "../scripts/offline";
-import { runStack, listStacks } from "../scripts/offline";
+import { listStacks, loadStackConfig, runStack } from "../scripts/offline";
 import type { KubernetesObject } from "../scripts/manifests";
 import { kubernetesObjects, helmCharts } from "../scripts/manifests";
 
@@ -72,22 +73,61 @@ export function parentOf(run: StackRun, r: RegisteredResource): RegisteredResour
   return run.resources.find((p) => p.urn === r.parent);
 }
 
+/** Raw `octollm:*` overrides as Pulumi hands config to a program (objects JSON-encoded). */
+export function encodeConfig(overrides: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(overrides).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+  );
+}
+
+/** A stack's raw config: its real Pulumi.<stack>.yaml with `overrides` on top. */
+export function rawStackConfig(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, string> {
+  return { ...loadStackConfig(stack), ...encodeConfig(overrides) };
+}
+
+/** The parsed config a stack runs with (its Pulumi.<stack>.yaml plus raw overrides). */
+export function configOf(stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
+  return parsePlatformConfig(rawStackConfig(stack, overrides));
+}
+
 /**
- * The parse-time problems of `environment`'s defaults with raw `octollm:*` overrides (objects
- * JSON-encoded as Pulumi does); empty when the configuration is accepted.
+ * The parse-time problems of `environment`'s defaults with raw `octollm:*` overrides;
+ * empty when the configuration is accepted.
  */
 export function configProblems(
   overrides: Record<string, unknown>,
   environment = "production",
 ): string[] {
-  const raw: Record<string, string> = { "octollm:environment": environment };
-  for (const [k, v] of Object.entries(overrides))
-    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
   try {
-    parsePlatformConfig(raw);
+    parsePlatformConfig({ "octollm:environment": environment, ...encodeConfig(overrides) });
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
   }
   return [];
+}
+
+type PodOwner = { spec: { template: { spec: { containers: Record<string, any>[] } } } };
+
+/** The pod spec of a workload's template. */
+export function podSpecOf(o: KubernetesObject): Record<string, any> {
+  return (o as unknown as PodOwner).spec.template.spec;
+}
+
+/** A container of a workload by name (the first one without a name); throws when absent. */
+export function containerOf(o: KubernetesObject, name?: string): Record<string, any> {
+  const containers = (o as unknown as PodOwner).spec.template.spec.containers;
+  const c = name === undefined ? containers[0] : containers.find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name ?? "at all"} in ${o.metadata.name ?? "<unnamed>"}`);
+  return c;
+}
+
+/** A container's env entries by name. */
+export function envOf(container: Record<string, any>): Map<string, Record<string, any>> {
+  return new Map(
+    ((container.env ?? []) as Record<string, any>[]).map((e) => [e.name as string, e]),
+  );
 }

@@ -3,12 +3,9 @@
  * their NetworkPolicies (exact store ports), and that no secret reaches them in clear.
  */
 import { describe, expect, it } from "vitest";
-import { parsePlatformConfig, imageRef } from "../../components/config";
-import { loadStackConfig } from "../../scripts/offline";
+import { imageRef } from "../../components/config";
 import type { KubernetesObject } from "../harness";
-import { STACKS, findObject, objectsOf, ofKind, renderStack } from "../harness";
-
-const configOf = (stack: string) => parsePlatformConfig(loadStackConfig(stack));
+import { STACKS, configOf, findObject, objectsOf, ofKind, renderStack } from "../harness";
 
 const EXPECTED_JOBS = {
   dev: ["postgres-backup", "qdrant-backup", "redis-backup"],

@@ -7,14 +7,19 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parsePlatformConfig } from "../../components/config";
-import { loadStackConfig } from "../../scripts/offline";
 import { validateObjects } from "../../scripts/validate";
-import { STACKS, findObject, helmCharts, objectsOf, ofKind, renderStack } from "../harness";
+import {
+  STACKS,
+  configOf,
+  findObject,
+  helmCharts,
+  objectsOf,
+  ofKind,
+  renderStack,
+} from "../harness";
 import type { Schema } from "./schema-check";
 import { checkSchema } from "./schema-check";
 
-const configOf = (stack: string) => parsePlatformConfig(loadStackConfig(stack));
 const SCHEDULE_SCHEMA = JSON.parse(
   readFileSync(path.join(__dirname, "velero-schedule.schema.json"), "utf8"),
 ) as Schema;

@@ -1,26 +1,11 @@
 /** Shared helpers of the data-store tests. */
-import { parsePlatformConfig } from "../../components/config";
-import type { PlatformConfig } from "../../components/config";
-import { loadStackConfig } from "../../scripts/offline";
 import type { KubernetesObject, RegisteredResource, StackRun } from "../harness";
-import { findObject, objectsOf, renderStack } from "../harness";
+import { configOf, findObject, objectsOf, renderStack } from "../harness";
+
+// Config and pod helpers are the harness's; re-exported for these tests.
+export { configOf, containerOf, envOf, rawStackConfig as rawConfigOf } from "../harness";
 
 export type Obj = KubernetesObject & Record<string, any>;
-
-/** The parsed config a stack runs with (its Pulumi.<stack>.yaml plus raw overrides). */
-export function configOf(stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
-  return parsePlatformConfig(rawConfigOf(stack, overrides));
-}
-
-export function rawConfigOf(
-  stack: string,
-  overrides: Record<string, unknown> = {},
-): Record<string, string> {
-  const raw: Record<string, string> = { ...loadStackConfig(stack) };
-  for (const [k, v] of Object.entries(overrides))
-    raw[k] = typeof v === "string" ? v : JSON.stringify(v);
-  return raw;
-}
 
 /** The workloads namespace of a stack. */
 export function workloadsNs(stack: string): string {
@@ -66,20 +51,8 @@ export async function resourceOf(
   return { run, resource };
 }
 
-export function containerOf(o: Obj, name: string): Record<string, any> {
-  const c = (o.spec.template.spec.containers as Record<string, any>[]).find((x) => x.name === name);
-  if (!c) throw new Error(`no container ${name} in ${o.metadata.name}`);
-  return c;
-}
-
 export function containerNames(o: Obj): string[] {
   return (o.spec.template.spec.containers as { name: string }[]).map((c) => c.name);
-}
-
-export function envOf(container: Record<string, any>): Map<string, Record<string, any>> {
-  return new Map(
-    ((container.env ?? []) as Record<string, any>[]).map((e) => [e.name as string, e]),
-  );
 }
 
 /** TCP ports a NetworkPolicy rule list admits from / to a peer matching `pred`. */

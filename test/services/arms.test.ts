@@ -51,9 +51,7 @@ describe.each(STACKS)("arms on %s", (stack) => {
     // Seed specifics: the retriever reads Qdrant, the executor gets no LLM key.
     const retriever = findObject(objects, "ConfigMap", "retriever-arm-env", ns) as Obj;
     expect(retriever.data.QDRANT_URL).toBe(`http://qdrant.${ns}.svc.cluster.local:6333`);
-    const executor = envOf(
-      containerOf(findObject(objects, "Deployment", "executor-arm", ns) as Obj),
-    );
+    const executor = envOf(containerOf(findObject(objects, "Deployment", "executor-arm", ns)));
     expect(executor.has("OPENAI_API_KEY")).toBe(false);
   });
 

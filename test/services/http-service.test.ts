@@ -203,8 +203,7 @@ describe("production sizing (seed values)", () => {
       3, 10,
     ]);
     expect([hpa("coder-arm").spec.minReplicas, hpa("coder-arm").spec.maxReplicas]).toEqual([5, 20]);
-    const res = (n: string) =>
-      containerOf(findObject(objects, "Deployment", n, ns) as Obj).resources;
+    const res = (n: string) => containerOf(findObject(objects, "Deployment", n, ns)).resources;
     expect(res("orchestrator")).toEqual({
       requests: { cpu: "500m", memory: "512Mi" },
       limits: { cpu: "2", memory: "2Gi" },

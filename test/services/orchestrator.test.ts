@@ -32,7 +32,7 @@ describe.each(STACKS)("orchestrator on %s", (stack) => {
       ["http", 8000, "http"],
       ["metrics", 9090, "metrics"],
     ]);
-    const c = containerOf(findObject(objects, "Deployment", "orchestrator", ns) as Obj);
+    const c = containerOf(findObject(objects, "Deployment", "orchestrator", ns));
     expect(c.ports.map((p: Obj) => [p.name, p.containerPort])).toEqual([
       ["http", 8000],
       ["metrics", 9090],
@@ -72,9 +72,7 @@ describe.each(STACKS)("orchestrator on %s", (stack) => {
   });
 
   it("reads every credential through secretKeyRef; LLM keys are optional per provider", async () => {
-    const c = containerOf(
-      findObject(await objectsOf(stack), "Deployment", "orchestrator", ns) as Obj,
-    );
+    const c = containerOf(findObject(await objectsOf(stack), "Deployment", "orchestrator", ns));
     const env = envOf(c);
     const ref = (name: string) => env.get(name)?.valueFrom?.secretKeyRef;
     expect(ref("DATABASE_URL")).toEqual({ name: "octollm-database", key: "url" });
@@ -98,7 +96,7 @@ describe.each(STACKS)("orchestrator on %s", (stack) => {
   it("follows config.llm.providers for the key variables", async () => {
     const overrides = { "octollm:llm": { providers: ["openai", "azure-openai"] } };
     const c = containerOf(
-      findObject(await objectsOf(stack, overrides), "Deployment", "orchestrator", ns) as Obj,
+      findObject(await objectsOf(stack, overrides), "Deployment", "orchestrator", ns),
     );
     const names = (c.env as Obj[]).map((e) => e.name);
     expect(names).toContain("AZURE_OPENAI_API_KEY");

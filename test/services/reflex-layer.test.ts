@@ -59,9 +59,7 @@ describe.each(STACKS)("reflex layer on %s", (stack) => {
   });
 
   it("sizes and probes from config (/health)", async () => {
-    const c = containerOf(
-      findObject(await objectsOf(stack), "DaemonSet", "reflex-layer", ns) as Obj,
-    );
+    const c = containerOf(findObject(await objectsOf(stack), "DaemonSet", "reflex-layer", ns));
     expect(c.resources).toEqual({
       requests: { ...config.reflexLayer.resources.requests },
       limits: { ...config.reflexLayer.resources.limits },
