@@ -218,18 +218,23 @@ function serviceSources(w: World): Endpoint[] {
   ];
 }
 
+/** Where service traffic can go: the services, DNS, the internet, a private host, ACME solvers. */
+function serviceDestinations(w: World): Endpoint[] {
+  return [
+    w.reflex,
+    w.orchestrator,
+    ...w.arms.values(),
+    w.kubeDns,
+    w.internet,
+    w.privateHost,
+    ...w.acmeSolvers,
+  ];
+}
+
 describe.each(STACKS)("network flows on %s", (stack) => {
   it("allows exactly the listed flows among services, the ingress controller, DNS and the internet", async () => {
     const w = await world(stack);
-    const destinations = [
-      w.reflex,
-      w.orchestrator,
-      ...w.arms.values(),
-      w.kubeDns,
-      w.internet,
-      w.privateHost,
-      ...w.acmeSolvers,
-    ];
+    const destinations = serviceDestinations(w);
     expect(matrix(w.policies, serviceSources(w), destinations)).toEqual(expectedServiceFlows(w));
   });
 
@@ -324,15 +329,7 @@ describe.each(STACKS)("network flows on %s", (stack) => {
 describe("the matrix notices a missing or widened policy", () => {
   it("differs from the flow list when a policy is dropped or widened", async () => {
     const w = await world("production");
-    const destinations = [
-      w.reflex,
-      w.orchestrator,
-      ...w.arms.values(),
-      w.kubeDns,
-      w.internet,
-      w.privateHost,
-      ...w.acmeSolvers,
-    ];
+    const destinations = serviceDestinations(w);
     const without = w.policies.filter(
       (p) => !(p.name === "orchestrator" && p.namespace === w.config.namespaces.workloads),
     );
@@ -380,15 +377,7 @@ describe("a sixth arm from config only", () => {
     expect(allowed(w.policies, w.ingressController, summarizer, tcpPort(8107))).toBe(false);
     expect(allowed(w.policies, w.arms.get("coder")!, summarizer, tcpPort(8107))).toBe(false);
     if (w.redis) expect(allowed(w.policies, summarizer, w.redis, tcpPort(6379))).toBe(false);
-    const destinations = [
-      w.reflex,
-      w.orchestrator,
-      ...w.arms.values(),
-      w.kubeDns,
-      w.internet,
-      w.privateHost,
-      ...w.acmeSolvers,
-    ];
+    const destinations = serviceDestinations(w);
     expect(matrix(w.policies, serviceSources(w), destinations)).toEqual(expectedServiceFlows(w));
   });
 });
