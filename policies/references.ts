@@ -122,7 +122,9 @@ export const selectorsMatch: OctoPolicy = {
       const selector = (p.props.spec as { selector?: LabelSelector } | undefined)?.selector;
       if (isEmptySelector(selector))
         reportViolation(
-          `${p.label}: has an empty selector (it would cover every pod in ${p.namespace})`,
+          // policy/v1: a null or empty selector selects no pod at all (policy/v1beta1 selected
+          // every pod); such a PDB protects nothing, as pdb-coverage also counts it.
+          `${p.label}: has an empty selector, which in policy/v1 selects no pod: it protects nothing in ${p.namespace}`,
           p.urn,
         );
       else check(p, selector, "selector");

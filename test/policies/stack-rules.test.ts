@@ -228,6 +228,19 @@ describe("selectors-match", () => {
     ]);
   });
 
+  it("reports a PDB with an empty or missing selector as protecting nothing (policy/v1)", async () => {
+    const compliant = clone(compliantStack());
+    expect(messagesOf(await evaluate(compliant), "selectors-match")).toEqual([]);
+    const empty = clone(compliantStack());
+    find(empty, "PodDisruptionBudget", "redis").spec.selector = {};
+    const missing = clone(compliantStack());
+    delete find(missing, "PodDisruptionBudget", "redis").spec.selector;
+    for (const stack of [empty, missing])
+      expect(messagesOf(await evaluate(stack), "selectors-match")).toEqual([
+        "PodDisruptionBudget octollm-production/redis: has an empty selector, which in policy/v1 selects no pod: it protects nothing in octollm-production",
+      ]);
+  });
+
   it("understands the CloudNativePG operator's pod labels", async () => {
     const stack = clone(compliantStack());
     stack.push(
