@@ -375,8 +375,8 @@ export const STAGING_OVERRIDES = {
     { name: "retriever", replicas: 2, resources: res("250m", "256Mi", "1", "1Gi"), hpa: hpa(2, 4) },
   ],
   dataStores: {
-    // StorageClasses are cluster-wide: a distinct name keeps staging from colliding with
-    // production when both stacks share a cluster.
+    // StorageClasses are cluster-wide: a distinct name keeps staging's from colliding with
+    // another stack's in a shared cluster (docs/operations.md, "Two stacks, one cluster").
     storageClass: { name: "octollm-staging-fast-ssd" },
     postgres: {
       instances: 2,
