@@ -410,6 +410,41 @@ const quotas = z.strictObject({
   reflex: namespaceBudget,
 });
 
+/**
+ * The private CA's lifetimes. @pulumi/tls renews a certificate only when a `pulumi up` runs
+ * inside its early-renewal window, so the window is what the operator has to act in: the daily
+ * drift preview shows the pending replacement from its first day (docs/runbook.md).
+ */
+const privateCa = z
+  .strictObject({
+    caValidityDays: positiveInt.describe("validity of the CA certificate"),
+    serverValidityDays: positiveInt
+      .max(825, "must be at most 825: Apple platforms reject longer TLS server certificates")
+      .describe("validity of the ingress server certificate"),
+    renewBeforeDays: positiveInt.describe(
+      "the server certificate is replaced by the first `pulumi up` this many days before it expires",
+    ),
+  })
+  .superRefine((ca, ctx) => {
+    if (ca.renewBeforeDays >= ca.serverValidityDays) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["renewBeforeDays"],
+        message: `${ca.renewBeforeDays} days is not shorter than serverValidityDays ${ca.serverValidityDays}: every up would replace the certificate; must be < serverValidityDays`,
+      });
+    }
+    // The CA is renewed early enough that a server certificate signed on its last day still
+    // expires before it: CA early renewal = serverValidityDays + renewBeforeDays.
+    const caRenewal = ca.serverValidityDays + ca.renewBeforeDays;
+    if (ca.caValidityDays <= caRenewal) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["caValidityDays"],
+        message: `${ca.caValidityDays} days does not outlive a server certificate plus its renewal window (${caRenewal} days): must be > serverValidityDays + renewBeforeDays`,
+      });
+    }
+  });
+
 const ingress = z.strictObject({
   enabled: z.boolean().describe("create the Ingress (and its TLS certificate)"),
   className: z.string().min(1).describe("IngressClass of the ingress-nginx controller"),
@@ -426,6 +461,9 @@ const ingress = z.strictObject({
       .describe("acme: cert-manager + Let's Encrypt; private-ca: a CA made with @pulumi/tls"),
     acmeEmail: z.email().optional().describe("ACME account contact (expiry notices)"),
     acmeServer: z.url().describe("ACME directory URL (Let's Encrypt production or staging)"),
+    privateCa: privateCa.describe(
+      "private-ca mode: lifetimes of the CA and server certificate (renewal: docs/runbook.md)",
+    ),
   }),
   rateLimit: z.strictObject({
     rps: positiveInt.describe("nginx.ingress.kubernetes.io/limit-rps per client IP"),

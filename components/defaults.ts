@@ -267,6 +267,9 @@ export const PRODUCTION_DEFAULTS = {
       mode: "acme",
       acmeEmail: "platform@octollm.io",
       acmeServer: "https://acme-v02.api.letsencrypt.org/directory",
+      // Private CA (dev/staging): a 10-year CA, a 1-year server certificate replaced by the
+      // first `up` in its last 30 days (the daily drift preview flags that window).
+      privateCa: { caValidityDays: 3650, serverValidityDays: 365, renewBeforeDays: 30 },
     },
     rateLimit: { rps: 100, connections: 50 },
     proxyBodySize: "10m",

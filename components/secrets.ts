@@ -45,6 +45,22 @@ export function llmKey(provider: string): { env: string; key: string } {
   };
 }
 
+/**
+ * Lifetimes of the private CA and its server certificate (`ingress.tls.privateCa`), in the
+ * hours @pulumi/tls takes. The CA renews early enough that the last server certificate it signs
+ * still expires before it does (config.ts checks caValidityDays leaves room for that).
+ */
+export function tlsLifetimeHours(config: PlatformConfig) {
+  const ca = config.ingress.tls.privateCa;
+  return {
+    ca: {
+      validity: 24 * ca.caValidityDays,
+      earlyRenewal: 24 * (ca.serverValidityDays + ca.renewBeforeDays),
+    },
+    server: { validity: 24 * ca.serverValidityDays, earlyRenewal: 24 * ca.renewBeforeDays },
+  };
+}
+
 /** ConfigMap holding the private CA certificate (public), for clients that must trust it. */
 export const CA_CONFIGMAP = "octollm-ca";
 
@@ -183,6 +199,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
     labels: Record<string, string>,
   ): pulumi.Output<string> {
     const child = { parent: this };
+    const hours = tlsLifetimeHours(config);
     const caKey = new tls.PrivateKey(
       `${name}-ca-key`,
       { algorithm: "ECDSA", ecdsaCurve: "P256" },
@@ -193,8 +210,8 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       {
         privateKeyPem: caKey.privateKeyPem,
         isCaCertificate: true,
-        validityPeriodHours: 24 * 365 * 2,
-        earlyRenewalHours: 24 * 30,
+        validityPeriodHours: hours.ca.validity,
+        earlyRenewalHours: hours.ca.earlyRenewal,
         allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
         subject: { commonName: `OctoLLM ${config.environment} CA`, organization: "OctoLLM" },
       },
@@ -220,8 +237,8 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         certRequestPem: csr.certRequestPem,
         caPrivateKeyPem: caKey.privateKeyPem,
         caCertPem: ca.certPem,
-        validityPeriodHours: 24 * 90,
-        earlyRenewalHours: 24 * 30,
+        validityPeriodHours: hours.server.validity,
+        earlyRenewalHours: hours.server.earlyRenewal,
         allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
       },
       child,

@@ -329,3 +329,42 @@ describe("helpers", () => {
     expect(cronProblem("61 2 * * *")).toMatch(/minute "61" is outside 0-59/);
   });
 });
+
+describe("private CA lifetimes (ingress.tls.privateCa)", () => {
+  const ca = (privateCa: Record<string, number>) => ({
+    "octollm:ingress": { tls: { privateCa } },
+  });
+  it("accepts the defaults and a consistent custom set", () => {
+    expect(configProblems({}, "staging")).toEqual([]);
+    expect(
+      configProblems(
+        ca({ caValidityDays: 1000, serverValidityDays: 90, renewBeforeDays: 20 }),
+        "dev",
+      ),
+    ).toEqual([]);
+  });
+  it("rejects a renewal window as long as the certificate, a CA that cannot outlive it, an over-long server certificate", () => {
+    expect(
+      configProblems(
+        ca({ caValidityDays: 3650, serverValidityDays: 30, renewBeforeDays: 30 }),
+        "dev",
+      ),
+    ).toEqual([
+      "octollm:ingress.tls.privateCa.renewBeforeDays: got 30; 30 days is not shorter than serverValidityDays 30: every up would replace the certificate; must be < serverValidityDays",
+    ]);
+    expect(
+      configProblems(
+        ca({ caValidityDays: 365, serverValidityDays: 365, renewBeforeDays: 30 }),
+        "dev",
+      ),
+    ).toEqual([
+      "octollm:ingress.tls.privateCa.caValidityDays: got 365; 365 days does not outlive a server certificate plus its renewal window (395 days): must be > serverValidityDays + renewBeforeDays",
+    ]);
+    expect(
+      configProblems(
+        ca({ caValidityDays: 3650, serverValidityDays: 900, renewBeforeDays: 30 }),
+        "dev",
+      )[0],
+    ).toMatch(/^octollm:ingress\.tls\.privateCa\.serverValidityDays: got 900; .*825/);
+  });
+});

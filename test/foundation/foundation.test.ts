@@ -221,6 +221,32 @@ describe("private CA for dev and staging", () => {
     },
   );
 
+  it("takes the CA and server certificate lifetimes from config (a 1-year server cert, renewed in its last 30 days)", async () => {
+    const run = await renderStack("staging");
+    const [ca] = ofType(run, "tls:index/selfSignedCert:SelfSignedCert");
+    const [server] = ofType(run, "tls:index/locallySignedCert:LocallySignedCert");
+    // defaults: CA 3650 days; server 365 days, early renewal 30 days; the CA renews early
+    // enough to outlive the last server certificate it signs (365 + 30 days).
+    expect([ca.inputs.validityPeriodHours, ca.inputs.earlyRenewalHours]).toEqual([
+      3650 * 24,
+      395 * 24,
+    ]);
+    expect([server.inputs.validityPeriodHours, server.inputs.earlyRenewalHours]).toEqual([
+      365 * 24,
+      30 * 24,
+    ]);
+    const custom = await renderStack("dev", {
+      "octollm:ingress": {
+        tls: { privateCa: { caValidityDays: 1000, serverValidityDays: 90, renewBeforeDays: 20 } },
+      },
+    });
+    const [customServer] = ofType(custom, "tls:index/locallySignedCert:LocallySignedCert");
+    expect([
+      customServer.inputs.validityPeriodHours,
+      customServer.inputs.earlyRenewalHours,
+    ]).toEqual([90 * 24, 20 * 24]);
+  });
+
   it("production uses ACME instead (no private CA)", async () => {
     const run = await renderStack("production");
     expect(ofType(run, "tls:index/selfSignedCert:SelfSignedCert")).toHaveLength(0);
