@@ -23,17 +23,36 @@ export const dnsLabel = z
   )
   .meta({ title: "DNS label" });
 
-const quantity = (what: string) =>
+/**
+ * Kubernetes accepts any quantity for any resource, so `cpu: 2Gi` (2·2³⁰ cores) and
+ * `memory: "2"` (two bytes) are valid to the API server and wrong for a person. The schema
+ * accepts only the forms that make sense for each: cores or millicores for CPU, a size with a
+ * unit for memory and storage.
+ */
+const CPU_QUANTITY = /^(\d+(\.\d+)?|\.\d+|\d+m)$/;
+// zero needs no unit (a quota of nothing)
+const BYTES_QUANTITY = /^(0|(\d+(\.\d+)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E))$/;
+const quantity = (what: string, pattern: RegExp, message: string) =>
   z
     .union([z.string(), z.number()])
-    .transform((v) => String(v))
-    .refine(isQuantity, {
-      message: `must be a Kubernetes ${what} quantity, e.g. 500m, 2, 512Mi, 1.5Gi`,
-    })
+    .transform((v) => String(v).trim())
+    .refine((v) => isQuantity(v) && pattern.test(v), { message })
     .meta({ title: `${what} quantity` });
-export const cpu = quantity("CPU");
-export const memory = quantity("memory");
-export const storage = quantity("storage");
+export const cpu = quantity(
+  "CPU",
+  CPU_QUANTITY,
+  "must be a CPU quantity in cores or millicores, e.g. 500m, 0.5, 2",
+);
+export const memory = quantity(
+  "memory",
+  BYTES_QUANTITY,
+  "must be a memory quantity with a unit, e.g. 512Mi, 1.5Gi, 2G (a bare number is bytes)",
+);
+export const storage = quantity(
+  "storage",
+  BYTES_QUANTITY,
+  "must be a storage quantity with a unit, e.g. 10Gi, 500Mi, 1Ti (a bare number is bytes)",
+);
 
 export const port = z.number().int().min(1).max(65535);
 const positiveInt = z.number().int().min(1);
@@ -83,7 +102,10 @@ export const resources = z
   })
   .superRefine((r, ctx) => {
     for (const kind of ["cpu", "memory"] as const) {
-      if (!isQuantity(r.requests[kind]) || !isQuantity(r.limits[kind])) continue;
+      // an invalid quantity has its own message; comparing it would only add noise
+      const valid = kind === "cpu" ? cpu : memory;
+      if (!valid.safeParse(r.requests[kind]).success || !valid.safeParse(r.limits[kind]).success)
+        continue;
       if (compareQuantities(r.limits[kind], r.requests[kind]) < 0) {
         ctx.addIssue({
           code: "custom",
@@ -1043,18 +1065,83 @@ function describeValue(path: PropertyKey[], input: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  object: "a mapping (key: value)",
+  array: "a list",
+  record: "a mapping (key: value)",
+};
+
+/** zod's own wording ("Too small: expected number to be >=1") is for programmers. */
+const ZOD_WORDING =
+  /^(Invalid (input|option|key|element|string|number)|Too (small|big)|Unrecognized key)/;
+
+/** Every type a union's branches expected, e.g. "a string or a number". */
+function unionTypes(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code !== "invalid_union") return undefined;
+  const expected = new Set<string>();
+  for (const branch of issue.errors)
+    for (const inner of branch)
+      if (inner.code === "invalid_type" && inner.path.length === 0)
+        expected.add(TYPE_NAMES[inner.expected] ?? inner.expected);
+  return expected.size > 0 ? [...expected].join(" or ") : undefined;
+}
+
+/** What a person needs to read for one zod issue: what is allowed, in words. */
+function humanMessage(issue: z.core.$ZodIssue, value: unknown): string {
+  if (!ZOD_WORDING.test(issue.message)) return issue.message;
+  const bound = (i: { inclusive?: boolean }, strict: string, loose: string) =>
+    i.inclusive === false ? strict : loose;
+  switch (issue.code) {
+    case "invalid_type": {
+      const type = TYPE_NAMES[issue.expected] ?? issue.expected;
+      return value === undefined
+        ? `required: must be ${type} (it has no default here, or \`null\` in the stack file removed it)`
+        : `must be ${type}`;
+    }
+    case "too_small":
+      if (issue.origin === "array") return `needs at least ${issue.minimum} entries`;
+      if (issue.origin === "string") return `must be at least ${issue.minimum} characters`;
+      return `must be ${bound(issue, ">", "≥")} ${issue.minimum}`;
+    case "too_big":
+      if (issue.origin === "array") return `takes at most ${issue.maximum} entries`;
+      if (issue.origin === "string") return `must be at most ${issue.maximum} characters`;
+      return `must be ${bound(issue, "<", "≤")} ${issue.maximum}`;
+    case "invalid_value":
+      return issue.values.length === 1
+        ? `must be ${JSON.stringify(issue.values[0])}`
+        : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_union": {
+      const types = unionTypes(issue);
+      return types
+        ? `must be ${types}`
+        : "is not any of the allowed forms (see docs/configuration.md)";
+    }
+    case "invalid_key": {
+      const inner = issue.issues.map((i) => humanMessage(i, undefined)).join("; ");
+      return `the key is not allowed here: ${inner}`;
+    }
+    case "invalid_format":
+      return `must match ${issue.format === "regex" ? String((issue as { pattern?: unknown }).pattern) : issue.format}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, "");
+  }
+}
+
 function formatIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  let path = issue.path;
-  let message = issue.message;
+  const path = issue.path;
   if (issue.code === "unrecognized_keys") {
     const keys = issue.keys;
     const allowed = Object.keys(valueAt(path, input) ?? {}).filter((k) => !keys.includes(k));
-    return `${formatPath(path, input)}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}; allowed here: ${allowed.join(", ") || "(see docs/configuration.md)"}`;
+    return `${formatPath(path, input)}: unknown key${keys.length > 1 ? "s" : ""} ${keys.map((k) => JSON.stringify(k)).join(", ")}; allowed here: ${allowed.join(", ") || "(see docs/configuration.md)"}`;
   }
-  if (issue.code === "invalid_union" || issue.code === "invalid_type") {
-    path = issue.path;
-    message = issue.message.replace(/^Invalid input: /, "");
-  }
+  const value = valueAt(path, input);
+  const message = humanMessage(issue, value);
+  if (value === undefined && message.startsWith("required:"))
+    return `${formatPath(path, input)}: ${message}`;
   return `${formatPath(path, input)}: got ${describeValue(path, input)}; ${message}`;
 }
 

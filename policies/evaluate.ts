@@ -82,9 +82,29 @@ const LEVELS: readonly string[] = ["advisory", "mandatory", "remediate", "disabl
 
 export const POLICY_CONFIG_DIR = path.join(__dirname, "config");
 
-/** Reads `policies/config/<stack>.json`. */
-export function loadPolicyConfig(stack: string, dir = POLICY_CONFIG_DIR): PolicyPackConfig {
-  const file = path.join(dir, `${stack}.json`);
+/**
+ * The policy configuration file a stack uses: `policies/config/<stack>.json` when the stack has
+ * its own, otherwise its environment's (`dev.json`, `staging.json`, `production.json`), so a new
+ * stack (`qa`, `dev-alice`, `pr-123`) is held to the rules of the environment it runs as. This is
+ * also the file to hand `pulumi preview --policy-pack-config` (CI asks `npm run ci-stacks`).
+ */
+export function policyConfigFile(
+  stack: string,
+  environment?: string,
+  dir = POLICY_CONFIG_DIR,
+): string {
+  const own = path.join(dir, `${stack}.json`);
+  if (fs.existsSync(own) || environment === undefined) return own;
+  return path.join(dir, `${environment}.json`);
+}
+
+/** Reads the stack's policy configuration (its own file, else its environment's). */
+export function loadPolicyConfig(
+  stack: string,
+  environment?: string,
+  dir = POLICY_CONFIG_DIR,
+): PolicyPackConfig {
+  const file = policyConfigFile(stack, environment, dir);
   if (!fs.existsSync(file)) {
     const known = fs.existsSync(dir)
       ? fs
@@ -93,10 +113,15 @@ export function loadPolicyConfig(stack: string, dir = POLICY_CONFIG_DIR): Policy
           .map((f) => f.replace(/\.json$/, ""))
       : [];
     throw new PolicyConfigError([
-      `no policy configuration for stack "${stack}" (${file}); have: ${known.join(", ") || "none"}`,
+      `no policy configuration for stack "${stack}"${environment === undefined ? "" : ` nor its environment "${environment}"`} (${file}); have: ${known.join(", ") || "none"}`,
     ]);
   }
-  const parsed = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
+  } catch (error) {
+    throw new PolicyConfigError([`${file}: not valid JSON: ${(error as Error).message}`]);
+  }
   if (!isPlainObject(parsed)) throw new PolicyConfigError([`${file}: must be a JSON object`]);
   return parsed as PolicyPackConfig;
 }

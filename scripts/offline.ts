@@ -51,11 +51,19 @@ export interface StackRun {
 export function loadStackConfig(stack: string, root = REPO_ROOT): Record<string, string> {
   const file = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new UnknownStackError(stack, listStacks(root));
-  const doc = (parseYaml(fs.readFileSync(file, "utf8")) ?? {}) as {
-    config?: Record<string, unknown>;
-  };
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw StackFileError.from(file, error);
+  }
+  const config = isPlainObject(doc) ? doc.config : undefined;
+  if (doc !== null && doc !== undefined && !isPlainObject(doc))
+    throw new StackFileError(file, 1, 1, "must be a mapping with a `config:` key");
+  if (config !== null && config !== undefined && !isPlainObject(config))
+    throw new StackFileError(file, 1, 1, "`config:` must be a mapping of `octollm:<key>: value`");
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
+  for (const [key, value] of Object.entries(config ?? {})) {
     // `secure:` values are encrypted with the stack's secrets provider; offline they are absent.
     if (isPlainObject(value) && "secure" in value && Object.keys(value).length === 1) continue;
     out[key] = typeof value === "string" ? value : JSON.stringify(value);
@@ -69,6 +77,35 @@ export function listStacks(root = REPO_ROOT): string[] {
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
     .filter((s): s is string => s !== undefined)
     .sort();
+}
+
+/** A stack file that is not valid YAML (or not a mapping): where, and what is wrong. */
+export class StackFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly reason: string,
+  ) {
+    super(`${displayPath(file)}:${line}:${column}: ${reason}`);
+    this.name = "StackFileError";
+  }
+
+  /** From the yaml library's error: its position, and its first sentence without the excerpt. */
+  static from(file: string, error: unknown): StackFileError {
+    const e = error as { linePos?: { line: number; col: number }[]; message?: string };
+    const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const reason = String(e.message ?? error)
+      .split("\n")[0]
+      .replace(/ at line \d+, column \d+:?$/, "");
+    return new StackFileError(file, at.line, at.col, `invalid YAML: ${reason}`);
+  }
+}
+
+/** A path as a person typed it: relative to the working directory when below it. */
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
 }
 
 export class UnknownStackError extends Error {

@@ -11,18 +11,24 @@
  * Options: --out <dir> (default out/), --json (reports on stdout), --root <dir> (where the
  * Pulumi.<stack>.yaml files are; default the repository).
  *
- * Exit codes: 0 clean; 1 a mandatory policy is violated or an object fails its schema;
- * 2 unknown stack or invalid configuration (one line saying why).
+ * Exit codes (EXIT below, `--help`, README): 0 clean; 1 a mandatory policy is violated or an
+ * object fails its schema; 2 usage error, unknown stack, unreadable stack file or invalid
+ * configuration, one problem per line; 3 internal error (a bug).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../components/config";
 import type { PolicyReport } from "../policies/evaluate";
-import { evaluatePolicies, formatCapacityTable, loadPolicyConfig } from "../policies/evaluate";
+import {
+  PolicyConfigError,
+  evaluatePolicies,
+  formatCapacityTable,
+  loadPolicyConfig,
+} from "../policies/evaluate";
 import type { HelmChartRelease } from "./manifests";
 import { countByKind, helmCharts, kubernetesObjects, toYaml } from "./manifests";
 import type { StackRun } from "./offline";
-import { REPO_ROOT, UnknownStackError, listStacks, runStack } from "./offline";
+import { REPO_ROOT, StackFileError, UnknownStackError, listStacks, runStack } from "./offline";
 import type { ValidationResult } from "./validate";
 import { validateObjects } from "./validate";
 
@@ -59,7 +65,7 @@ export async function renderStackReport(
   const schema = await validateObjects(objects);
   const policies = await evaluatePolicies(
     run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
-    loadPolicyConfig(stack),
+    loadPolicyConfig(stack, String(run.outputs.environment)),
   );
   const report: StackReport = {
     stack,
@@ -156,6 +162,42 @@ interface Cli {
   outDir: string;
   json: boolean;
   policyOnly: boolean;
+  help: boolean;
+}
+
+/** Exit codes of `render` and `policy`; the README's table says the same. */
+export const EXIT = {
+  /** every object valid, no mandatory policy violated */
+  ok: 0,
+  /** a mandatory policy is violated or an object fails its schema */
+  violations: 1,
+  /** usage error, unknown stack, unreadable stack file, invalid stack or policy configuration */
+  config: 2,
+  /** an internal error: a bug in the program or the render, never a configuration value */
+  internal: 3,
+} as const;
+
+export function usage(policyOnly: boolean): string {
+  const command = policyOnly ? "npm run policy --" : "npm run render --";
+  const what = policyOnly
+    ? "Evaluates the policy pack and the capacity report for each stack, without writing YAML."
+    : "Renders each stack offline (no cluster, no Pulumi CLI): every Kubernetes object as YAML,\nchecked against its schema and the policy pack, with a capacity report.";
+  return `usage: ${command} <stack>... | --all [options]
+
+${what}
+
+  <stack>        a stack with a Pulumi.<stack>.yaml file; --all renders every one
+  --json         print the reports as JSON on stdout instead of the summary${policyOnly ? "" : "\n  --out <dir>    where <stack>.yaml and <stack>.report.json go (default: out/)"}
+  --root <dir>   where the Pulumi.<stack>.yaml files are (default: the repository)
+  -h, --help     this text
+
+exit codes:
+  0  clean: every object valid, no mandatory policy violated
+  1  a mandatory policy is violated or an object fails its schema
+  2  usage error, unknown stack, unreadable Pulumi.<stack>.yaml (file:line:column), or an
+     invalid stack or policy configuration (one problem per line)
+  3  internal error (a bug: please report it with the stack trace)
+`;
 }
 
 export function parseArgs(argv: string[]): Cli {
@@ -164,7 +206,8 @@ export function parseArgs(argv: string[]): Cli {
     stacks: [],
     outDir: path.join(REPO_ROOT, "out"),
     json: false,
-    policyOnly: false,
+    policyOnly: argv.includes("--policy-only"),
+    help: false,
   };
   let all = false;
   const valueOf = (option: string, at: number): string => {
@@ -177,14 +220,14 @@ export function parseArgs(argv: string[]): Cli {
     if (arg === "--all") all = true;
     else if (arg === "--json") cli.json = true;
     else if (arg === "--policy-only") cli.policyOnly = true;
+    else if (arg === "--help" || arg === "-h") cli.help = true;
     else if (arg === "--out") cli.outDir = valueOf(arg, ++i);
     else if (arg === "--root") cli.root = valueOf(arg, ++i);
     else if (arg.startsWith("-"))
-      throw new UsageError(
-        `unknown option ${arg} (usage: <stack>|--all [--out <dir>] [--json] [--root <dir>])`,
-      );
+      throw new UsageError(`unknown option ${arg} (--help lists the options)`);
     else cli.stacks.push(arg);
   }
+  if (cli.help) return cli;
   if (all) cli.stacks.push(...listStacks(cli.root));
   if (cli.stacks.length === 0)
     throw new UsageError(`name a stack or --all (stacks: ${listStacks(cli.root).join(", ")})`);
@@ -195,13 +238,48 @@ export function parseArgs(argv: string[]): Cli {
   return cli;
 }
 
-async function main(argv: string[]): Promise<number> {
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const PROCESS_IO: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** One problem per line; a value can never break a line (it is JSON-quoted, but keys are not). */
+function oneLine(text: string): string {
+  return text.replace(/\r?\n/g, "\\n");
+}
+
+/** Why a stack cannot be rendered, for a person, when it is their input's fault; else undefined. */
+export function inputProblem(stack: string, error: unknown): string | undefined {
+  if (error instanceof ConfigError)
+    return `render: ${stack}: invalid configuration:\n${error.problems.map((p) => `  - ${oneLine(p)}`).join("\n")}`;
+  if (error instanceof PolicyConfigError)
+    return `render: ${stack}: invalid policy configuration:\n${error.problems.map((p) => `  - ${oneLine(p)}`).join("\n")}`;
+  if (error instanceof StackFileError || error instanceof UnknownStackError)
+    return `render: ${stack}: ${oneLine(error.message)}`;
+  return undefined;
+}
+
+/**
+ * The CLI, callable in-process (the property-based test runs it hundreds of times): returns the
+ * exit code; what it prints goes to `io`.
+ */
+export async function runCli(argv: string[], io: Io = PROCESS_IO): Promise<number> {
   let cli: Cli;
   try {
     cli = parseArgs(argv);
   } catch (error) {
-    process.stderr.write(`render: ${(error as Error).message}\n`);
-    return 2;
+    const problem = error instanceof UsageError ? undefined : inputProblem("render", error);
+    io.stderr(`render: ${problem ?? (error as Error).message}\n`);
+    return EXIT.config;
+  }
+  if (cli.help) {
+    io.stdout(usage(cli.policyOnly));
+    return EXIT.ok;
   }
   const options: RenderOptions = {
     outDir: cli.policyOnly ? undefined : cli.outDir,
@@ -210,35 +288,32 @@ async function main(argv: string[]): Promise<number> {
   };
   const reports: StackReport[] = [];
   for (const stack of cli.stacks) {
-    if (!cli.json) process.stderr.write(`rendering ${stack}...\n`);
+    if (!cli.json) io.stderr(`rendering ${stack}...\n`);
     try {
       reports.push((await renderStackReport(stack, options)).report);
     } catch (error) {
-      if (error instanceof UnknownStackError || error instanceof ConfigError) {
-        const oneLine =
-          error instanceof ConfigError
-            ? `invalid configuration: ${error.problems.join("; ")}`
-            : error.message;
-        process.stderr.write(`render: ${stack}: ${oneLine}\n`);
-        return 2;
-      }
-      throw error;
+      const problem = inputProblem(stack, error);
+      if (problem === undefined) throw error;
+      io.stderr(`${problem}\n`);
+      return EXIT.config;
     }
   }
-  if (cli.json) process.stdout.write(`${reportJson(reports)}\n`);
-  else process.stdout.write(`${summary(reports, options)}\n`);
+  if (cli.json) io.stdout(`${reportJson(reports)}\n`);
+  else io.stdout(`${summary(reports, options)}\n`);
   const failed = reports.some(
     (r) => mandatoryViolations(r).length > 0 || r.schema.errors.length > 0,
   );
-  return failed ? 1 : 0;
+  return failed ? EXIT.violations : EXIT.ok;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
+  runCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      process.stderr.write(`render: ${(error as Error).stack ?? String(error)}\n`);
-      process.exit(3);
+      process.stderr.write(
+        `render: internal error (a bug, not your configuration; please report it):\n${(error as Error).stack ?? String(error)}\n`,
+      );
+      process.exit(EXIT.internal);
     },
   );
 }

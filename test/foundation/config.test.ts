@@ -133,16 +133,30 @@ describe("bad input is rejected at parse time with key, value and what is allowe
 
   it("rejects wrong types", () => {
     expect(configProblems({ "octollm:orchestrator": { replicas: "three" } })).toContainEqual(
-      'octollm:orchestrator.replicas: got "three"; expected number, received string',
+      'octollm:orchestrator.replicas: got "three"; must be a number',
     );
+    expect(configProblems({ "octollm:orchestrator": { replicas: 1.5 } })).toContainEqual(
+      "octollm:orchestrator.replicas: got 1.5; must be a whole number",
+    );
+    expect(configProblems({ "octollm:orchestrator": { logLevel: "TRACE" } })).toContainEqual(
+      'octollm:orchestrator.logLevel: got "TRACE"; must be one of "DEBUG", "INFO", "WARNING", "ERROR"',
+    );
+  });
+
+  it("says a key is required when `null` removed its default, in words, not zod's", () => {
+    const problems = configProblems({ "octollm:orchestrator": { image: { tag: null } } });
+    expect(problems).toEqual([
+      "octollm:orchestrator.image.tag: required: must be a string (it has no default here, or `null` in the stack file removed it)",
+    ]);
+    expect(problems.join("\n")).not.toMatch(/received|Invalid input|expected string/);
   });
 
   it("rejects zero or negative replicas", () => {
     expect(configProblems({ "octollm:orchestrator": { replicas: 0 } })).toContainEqual(
-      expect.stringMatching(/^octollm:orchestrator\.replicas: got 0; .*>=1/),
+      expect.stringMatching(/^octollm:orchestrator\.replicas: got 0; must be ≥ 1$/),
     );
     expect(configProblems({ "octollm:arms": [{ name: "judge", replicas: -2 }] })).toContainEqual(
-      expect.stringMatching(/^octollm:arms\[judge\]\.replicas: got -2; .*>=1/),
+      expect.stringMatching(/^octollm:arms\[judge\]\.replicas: got -2; must be ≥ 1$/),
     );
   });
 
@@ -166,8 +180,46 @@ describe("bad input is rejected at parse time with key, value and what is allowe
     expect(
       configProblems({ "octollm:orchestrator": { resources: { requests: { cpu: "2 cores" } } } }),
     ).toContainEqual(
-      'octollm:orchestrator.resources.requests.cpu: got "2 cores"; must be a Kubernetes CPU quantity, e.g. 500m, 2, 512Mi, 1.5Gi',
+      'octollm:orchestrator.resources.requests.cpu: got "2 cores"; must be a CPU quantity in cores or millicores, e.g. 500m, 0.5, 2',
     );
+  });
+
+  it("rejects a memory quantity for CPU, and its error suggests no memory unit", () => {
+    const [problem] = configProblems({
+      "octollm:orchestrator": { resources: { limits: { cpu: "2Gi" } } },
+    }).filter((p) => p.startsWith("octollm:orchestrator.resources.limits.cpu"));
+    expect(problem).toBe(
+      'octollm:orchestrator.resources.limits.cpu: got "2Gi"; must be a CPU quantity in cores or millicores, e.g. 500m, 0.5, 2',
+    );
+    expect(problem).not.toMatch(/\d(Ki|Mi|Gi)\b(?!")/);
+    // what a person means by a CPU passes
+    for (const cpu of ["2500m", "2.5", "3", 4])
+      expect(
+        configProblems({ "octollm:orchestrator": { resources: { limits: { cpu } } } }),
+        String(cpu),
+      ).toEqual([]);
+  });
+
+  it("rejects a bare number (bytes) or millibytes for memory and storage", () => {
+    for (const memory of ["2", 2, "512m", "1e9"])
+      expect(
+        configProblems({ "octollm:orchestrator": { resources: { limits: { memory } } } }),
+        String(memory),
+      ).toContainEqual(
+        `octollm:orchestrator.resources.limits.memory: got ${JSON.stringify(memory)}; must be a memory quantity with a unit, e.g. 512Mi, 1.5Gi, 2G (a bare number is bytes)`,
+      );
+    expect(
+      configProblems({ "octollm:dataStores": { postgres: { storage: "100" } } }),
+    ).toContainEqual(
+      expect.stringMatching(
+        /^octollm:dataStores\.postgres\.storage: got "100"; must be a storage quantity with a unit/,
+      ),
+    );
+    for (const memory of ["3Gi", "2.5Gi", "3G"])
+      expect(
+        configProblems({ "octollm:orchestrator": { resources: { limits: { memory } } } }),
+        memory,
+      ).toEqual([]);
   });
 
   it("rejects missing and `latest` image tags", () => {

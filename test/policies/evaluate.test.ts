@@ -1,4 +1,7 @@
 /** The offline analyzer: config reconciliation like the CLI's, args like @pulumi/policy's. */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import * as k8s from "@pulumi/kubernetes";
 import { validateResourceOfType, validateStackResourcesOfType } from "@pulumi/policy";
@@ -7,6 +10,7 @@ import {
   PolicyConfigError,
   evaluatePolicies,
   loadPolicyConfig,
+  policyConfigFile,
   reconcileConfig,
 } from "../../policies/evaluate";
 import { policies } from "../../policies/policies";
@@ -66,6 +70,19 @@ describe("reconcileConfig", () => {
     expect(loadPolicyConfig("production").all).toBe("mandatory");
     expect(() => loadPolicyConfig("qa")).toThrow(
       /no policy configuration for stack "qa".*have: dev, production, staging/,
+    );
+  });
+
+  it("gives a stack without its own file its environment's, and prefers the stack's own", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-policy-config-"));
+    fs.writeFileSync(path.join(dir, "dev.json"), JSON.stringify({ all: "advisory" }));
+    expect(policyConfigFile("qa", "dev", dir)).toBe(path.join(dir, "dev.json"));
+    expect(loadPolicyConfig("qa", "dev", dir)).toEqual({ all: "advisory" });
+    fs.writeFileSync(path.join(dir, "qa.json"), JSON.stringify({ all: "mandatory" }));
+    expect(policyConfigFile("qa", "dev", dir)).toBe(path.join(dir, "qa.json"));
+    expect(loadPolicyConfig("qa", "dev", dir)).toEqual({ all: "mandatory" });
+    expect(() => loadPolicyConfig("qa", "staging", path.join(dir, "none"))).toThrow(
+      /no policy configuration for stack "qa" nor its environment "staging"/,
     );
   });
 });

@@ -67,26 +67,67 @@ describe("npm run render", () => {
     );
   });
 
-  it("exits 2 with a one-line reason naming the key for an invalid config", () => {
+  it("exits 2 with one problem per line, each naming the key, for an invalid config", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-stacks-"));
     fs.writeFileSync(
       path.join(root, "Pulumi.broken.yaml"),
-      "config:\n  octollm:environment: production\n  octollm:orchestrator:\n    replicas: 0\n",
+      [
+        "config:",
+        "  octollm:environment: production",
+        "  octollm:orchestrator:",
+        "    replicas: 0",
+        "    resources:",
+        "      limits:",
+        "        cpu: 2Gi",
+        "        memory: '2'",
+        "",
+      ].join("\n"),
     );
+    const { code, stdout, stderr } = render(["broken", "--root", root]);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr.trim().split("\n")).toEqual([
+      "rendering broken...",
+      "render: broken: invalid configuration:",
+      "  - octollm:orchestrator.replicas: got 0; must be ≥ 1",
+      '  - octollm:orchestrator.resources.limits.cpu: got "2Gi"; must be a CPU quantity in cores or millicores, e.g. 500m, 0.5, 2',
+      '  - octollm:orchestrator.resources.limits.memory: got "2"; must be a memory quantity with a unit, e.g. 512Mi, 1.5Gi, 2G (a bare number is bytes)',
+    ]);
+  });
+
+  it("exits 2 with file, line and column, and no stack trace, for a malformed stack file", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-stacks-"));
+    const file = path.join(root, "Pulumi.broken.yaml");
+    fs.writeFileSync(file, "config:\n  octollm:environment: dev\n   octollm:arms: [\n");
     const { code, stderr } = render(["broken", "--root", root]);
     expect(code).toBe(2);
     expect(stderr.trim().split("\n")).toEqual([
       "rendering broken...",
-      expect.stringMatching(/^render: broken: invalid/),
+      `render: broken: ${file}:2:24: invalid YAML: Nested mappings are not allowed in compact mappings`,
     ]);
-    expect(stderr).toContain(
-      "render: broken: invalid configuration: octollm:orchestrator.replicas: got 0;",
-    );
+    expect(stderr).not.toMatch(/\s+at \S+ \(|node:internal|YAMLParseError/);
   });
 
   it("exits 2 on usage errors", () => {
     expect(render([]).code).toBe(2);
     expect(render(["--bogus"]).stderr).toMatch(/unknown option --bogus/);
+  });
+
+  it("`render --help` and `policy --help` print usage with every exit code, and exit 0", () => {
+    for (const [args, command] of [
+      [["--help"], "npm run render --"],
+      [["--policy-only", "-h"], "npm run policy --"],
+    ] as const) {
+      const { code, stdout, stderr } = render([...args]);
+      expect(code, args.join(" ")).toBe(0);
+      expect(stderr).toBe("");
+      expect(stdout).toMatch(new RegExp(`^usage: ${command.replace(/[-]/g, "\\-")} <stack>`));
+      for (const exit of [0, 1, 2, 3]) expect(stdout).toMatch(new RegExp(`^  ${exit}  \\S`, "m"));
+    }
+    // the README documents the same exit codes
+    const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    for (const exit of [0, 1, 2, 3])
+      expect(readme).toMatch(new RegExp(`^\\| \`${exit}\` +\\|`, "m"));
   });
 });
 
