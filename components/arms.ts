@@ -26,6 +26,7 @@ import {
 } from "./network-flows";
 import { qdrantUrl, redisConfigEnv, secretEnvs, httpService } from "./k8s/http-service";
 import { instanceName, standardLabels } from "./k8s/labels";
+import { resolvePodOptions } from "./k8s/pod-options";
 import { tracingEnvMap } from "./observability/tracing";
 import { serviceHost } from "./secrets";
 
@@ -106,6 +107,7 @@ export class Arms extends pulumi.ComponentResource {
           env: armEnv(config, arm),
           secretEnv,
           requireSpread: config.environment === "production",
+          pod: resolvePodOptions(config.podDefaults, arm.pod),
         },
         this,
       );

@@ -9,6 +9,8 @@
 import { z } from "zod";
 import { compareQuantities, isQuantity, parseQuantity, compare } from "./k8s/quantity";
 import { PRODUCTION_DEFAULTS, STAGING_OVERRIDES, DEV_OVERRIDES, newArmDefaults } from "./defaults";
+// Pod options (issue 14 item 11): schemas in their own module, one `pod` key per workload.
+import { appPodOptions, podOptions } from "./k8s/pod-options";
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -213,6 +215,7 @@ const workload = {
   probes,
   logLevel,
   env: plainEnv.describe("extra non-secret environment variables"),
+  pod: appPodOptions.optional(),
 };
 
 const cron = z
@@ -299,6 +302,7 @@ const reflexLayer = z.strictObject({
     })
     .describe("the reflex layer's own per-client rate limit"),
   env: plainEnv.describe("extra non-secret environment variables"),
+  pod: appPodOptions.optional(),
 });
 
 const storageClass = z.strictObject({
@@ -363,6 +367,11 @@ const postgres = z.strictObject({
     })
     .optional()
     .describe("bootstrap a new cluster from a backup instead of initdb"),
+  pod: podOptions
+    .optional()
+    .describe(
+      "mapped onto the Cluster: affinity.{nodeSelector,tolerations,nodeAffinity,additionalPodAffinity,additionalPodAntiAffinity}, priorityClassName, imagePullSecrets, inheritedMetadata (labels and annotations also reach the operator's Services and PVCs)",
+    ),
 });
 
 const redis = z.strictObject({
@@ -394,6 +403,7 @@ const redis = z.strictObject({
   sentinelResources: resources.describe("per sentinel container"),
   exporterResources: resources.describe("per exporter container"),
   disableDangerousCommands: z.boolean().describe("rename FLUSHALL, FLUSHDB, CONFIG, DEBUG away"),
+  pod: podOptions.optional(),
 });
 
 const qdrant = z.strictObject({
@@ -402,6 +412,7 @@ const qdrant = z.strictObject({
   image,
   storage: storage.describe("data volume per peer (PVC): collections and snapshots"),
   resources,
+  pod: podOptions.optional(),
 });
 
 const dataStores = z.strictObject({ storageClass, postgres, redis, qdrant });
@@ -586,6 +597,7 @@ const observability = z.strictObject({
       jaegerImage: image,
       samplingRatio: z.number().min(0).max(1).describe("share of traces kept"),
       resources,
+      pod: podOptions.optional(),
     })
     .superRefine((t, ctx) => {
       if (t.enabled && t.mode === "otlp" && !t.endpoint) {
@@ -646,6 +658,7 @@ const backups = z.strictObject({
     schedule: cron.describe("snapshot schedule"),
     retention: retentionDays,
   }),
+  pod: podOptions.optional().describe("pod options of the backup CronJobs"),
 });
 
 /** Values that must never be printed. They come from `pulumi config set --secret`. */
@@ -699,6 +712,12 @@ const platformShape = {
   backups,
   llm,
   secrets,
+  // Issue 14 item 11: platform-wide pod options; each workload's `pod` merges over them.
+  podDefaults: podOptions
+    .optional()
+    .describe(
+      "pod options for every pod the platform builds (and the CloudNativePG instances); a workload's `pod` wins",
+    ),
 };
 
 /** Ports the platform's own services take; an arm may not reuse them. */

@@ -29,6 +29,7 @@ import {
 } from "./network-flows";
 import { httpService, qdrantUrl, redisConfigEnv, secretEnvs } from "./k8s/http-service";
 import { instanceName, standardLabels } from "./k8s/labels";
+import { resolvePodOptions } from "./k8s/pod-options";
 import { tracingEnvMap } from "./observability/tracing";
 import { serviceHost } from "./secrets";
 
@@ -96,6 +97,7 @@ export class Orchestrator extends pulumi.ComponentResource {
           ...secretEnvs.llm(config),
         ],
         requireSpread: config.environment === "production",
+        pod: resolvePodOptions(config.podDefaults, o.pod),
       },
       this,
     );

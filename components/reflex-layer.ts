@@ -25,6 +25,7 @@ import { EXEMPTIONS } from "./k8s/exemptions";
 import { checksumOf, redisConfigEnv, secretEnvs } from "./k8s/http-service";
 import { instanceName, selectorLabels, standardLabels } from "./k8s/labels";
 import { hardenedPodTemplate, httpProbe } from "./k8s/pod";
+import { resolvePodOptions } from "./k8s/pod-options";
 import {
   DATA_STORE_PORTS,
   dataStorePodLabels,
@@ -100,6 +101,7 @@ export class ReflexLayer extends pulumi.ComponentResource {
       serviceAccountName: serviceAccount.metadata.name,
       // The platform's only exemption: see components/k8s/exemptions.ts.
       exemption: EXEMPTIONS.reflexHostNetwork,
+      options: resolvePodOptions(config.podDefaults, r.pod),
       containers: [
         {
           name: REFLEX_NAME,

@@ -473,6 +473,7 @@ function clusterSecretRefs(props: Props): { name: string; where: string }[] {
       recovery?: { secret?: { name?: string } };
     };
     superuserSecret?: { name?: string };
+    imagePullSecrets?: { name?: string }[];
     backup?: {
       barmanObjectStore?: { s3Credentials?: Record<string, { name?: string } | boolean> };
     };
@@ -482,6 +483,8 @@ function clusterSecretRefs(props: Props): { name: string; where: string }[] {
     out.push({ name: spec.bootstrap.initdb.secret.name, where: "bootstrap.initdb.secret" });
   if (spec.superuserSecret?.name)
     out.push({ name: spec.superuserSecret.name, where: "superuserSecret" });
+  for (const p of asArray(spec.imagePullSecrets))
+    if (p.name) out.push({ name: p.name, where: "imagePullSecrets" });
   for (const [k, v] of Object.entries(spec.backup?.barmanObjectStore?.s3Credentials ?? {}))
     if (typeof v === "object" && v?.name)
       out.push({ name: v.name, where: `backup s3Credentials.${k}` });

@@ -27,6 +27,7 @@ import { instanceName, selectorLabels, standardLabels } from "../k8s/labels";
 import type { EgressRule } from "../network-flows";
 import { policySpec } from "../network-flows";
 import { hardenedPodTemplate } from "../k8s/pod";
+import { resolvePodOptions } from "../k8s/pod-options";
 import { retentionDays } from "./schedule";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -158,6 +159,7 @@ export function backupJob(name: string, args: BackupJobArgs, parent: pulumi.Reso
     annotations: args.podAnnotations,
     serviceAccountName: args.serviceAccountName,
     restartPolicy: "Never",
+    options: resolvePodOptions(config.podDefaults, config.backups.pod),
     containers: [
       {
         name: "backup",

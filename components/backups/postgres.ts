@@ -32,6 +32,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
 import { standardLabels } from "../k8s/labels";
 import { secretEnv } from "../k8s/pod";
+import { resolvePodOptions } from "../k8s/pod-options";
 import { DATA_STORE_PORTS, dataStorePodLabels, tcp } from "../network-flows";
 import { SECRET_NAMES } from "../secrets";
 import type { BackupJob } from "./cron-job";
@@ -44,12 +45,16 @@ export const SCHEDULED_BACKUP_NAME = "postgres-base-backup";
 /** The annotation the policy pack reads for Secrets a resource uses that the stack does not make. */
 const EXTERNAL_SECRETS_ANNOTATION = "octollm.io/external-secrets";
 
-/** Secrets the Cluster reads that the stack does not create (the object store credentials). */
+/** Secrets the Cluster reads that the stack does not create: object store credentials, image pull secrets. */
 export function cnpgExternalSecrets(config: PlatformConfig): string[] {
   const store = config.backups.postgres.objectStore;
   const archiving = config.backups.enabled && store !== undefined;
   const recovering = config.dataStores.postgres.restoreFrom?.objectStore === true;
-  return store && (archiving || recovering) ? [store.credentialsSecret] : [];
+  const pullSecrets = resolvePodOptions(
+    config.podDefaults,
+    config.dataStores.postgres.pod,
+  ).imagePullSecrets;
+  return [...(store && (archiving || recovering) ? [store.credentialsSecret] : []), ...pullSecrets];
 }
 
 /** Annotations the Cluster carries for the policy pack (declared external Secrets). */

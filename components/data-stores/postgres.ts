@@ -28,6 +28,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
 import { imageRef } from "../config";
 import { standardLabels } from "../k8s/labels";
+import type { ResolvedPodOptions } from "../k8s/pod-options";
+import { resolvePodOptions } from "../k8s/pod-options";
 import type { Labels } from "../k8s/labels";
 import { llmEgress, policySpec, prometheusIngress, tcp } from "../network-flows";
 import { SECRET_NAMES } from "../secrets";
@@ -149,6 +151,41 @@ function externalClusters(config: PlatformConfig): Record<string, unknown>[] | u
   ];
 }
 
+/**
+ * Pod options (octollm:podDefaults + dataStores.postgres.pod) as CloudNativePG's Cluster spells
+ * them: the operator builds the instance pods, so our pod builder cannot. Its AffinityConfiguration
+ * takes nodeSelector, tolerations and nodeAffinity as they are, and pod (anti-)affinity as
+ * `additional*` terms beside its own hostname anti-affinity.
+ */
+export function cnpgAffinityOptions(pod: ResolvedPodOptions): Record<string, unknown> {
+  return {
+    ...(Object.keys(pod.nodeSelector).length > 0 ? { nodeSelector: { ...pod.nodeSelector } } : {}),
+    ...(pod.tolerations.length > 0 ? { tolerations: pod.tolerations.map((t) => ({ ...t })) } : {}),
+    ...(pod.affinity.nodeAffinity ? { nodeAffinity: pod.affinity.nodeAffinity } : {}),
+    ...(pod.affinity.podAffinity ? { additionalPodAffinity: pod.affinity.podAffinity } : {}),
+    ...(pod.affinity.podAntiAffinity
+      ? { additionalPodAntiAffinity: pod.affinity.podAntiAffinity }
+      : {}),
+  };
+}
+
+/** The rest of the pod options at the top of a CloudNativePG Cluster (or Pooler) spec. */
+export function cnpgPodOptions(pod: ResolvedPodOptions): Record<string, unknown> {
+  const metadata = {
+    ...(Object.keys(pod.labels).length > 0 ? { labels: { ...pod.labels } } : {}),
+    ...(Object.keys(pod.annotations).length > 0 ? { annotations: { ...pod.annotations } } : {}),
+  };
+  return {
+    ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
+    ...(pod.imagePullSecrets.length > 0
+      ? { imagePullSecrets: pod.imagePullSecrets.map((name) => ({ name })) }
+      : {}),
+    // inheritedMetadata reaches every object the operator makes for the Cluster (pods, PVCs,
+    // Services); the schema keeps cnpg.io/*, app.kubernetes.io/* and octollm.io/* out of it.
+    ...(Object.keys(metadata).length > 0 ? { inheritedMetadata: metadata } : {}),
+  };
+}
+
 /** The Cluster's spec, from config alone (tests validate it against the CNPG schema). */
 export function postgresClusterSpec(
   config: PlatformConfig,
@@ -158,6 +195,7 @@ export function postgresClusterSpec(
   const hba = pgHba(config);
   const backup = postgresBackupSpec(config);
   const external = externalClusters(config);
+  const pod = resolvePodOptions(config.podDefaults, pg.pod);
   return {
     description: `OctoLLM ${config.environment} database`,
     instances: pg.instances,
@@ -195,7 +233,9 @@ export function postgresClusterSpec(
       enablePodAntiAffinity: true,
       podAntiAffinityType: requireSpread(config) ? "required" : "preferred",
       topologyKey: "kubernetes.io/hostname",
+      ...cnpgAffinityOptions(pod),
     },
+    ...cnpgPodOptions(pod),
     // The operator's own PodMonitor is deprecated since CNPG 1.26 (and would be named
     // `postgres` too): the observability tier owns a PodMonitor on port `metrics` (9187).
     monitoring: { enablePodMonitor: false },

@@ -24,6 +24,7 @@ import type { PlatformConfig } from "../config";
 import type { Labels } from "../k8s/labels";
 import { selectorLabels, standardLabels } from "../k8s/labels";
 import { hardenedPodTemplate, secretEnv, spreadAcrossNodes } from "../k8s/pod";
+import { resolvePodOptions } from "../k8s/pod-options";
 import { dataStorePodLabels, policySpec, prometheusIngress, tcp } from "../network-flows";
 import { SECRET_KEYS, SECRET_NAMES } from "../secrets";
 import type { DataStoreArgs } from "./common";
@@ -121,6 +122,7 @@ export class Qdrant extends pulumi.ComponentResource {
       labels,
       serviceAccountName: serviceAccount.metadata.name,
       affinity: spreadAcrossNodes(selector, requireSpread(config)),
+      options: resolvePodOptions(config.podDefaults, q.pod),
       // Qdrant flushes its WAL and segments on SIGTERM.
       terminationGracePeriodSeconds: 60,
       containers: [

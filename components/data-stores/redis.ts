@@ -35,6 +35,7 @@ import { REDIS_MASTER_NAME } from "../k8s/http-service";
 import type { Labels } from "../k8s/labels";
 import { selectorLabels, standardLabels } from "../k8s/labels";
 import { hardenedPodTemplate, secretEnv } from "../k8s/pod";
+import { resolvePodOptions } from "../k8s/pod-options";
 import {
   dataStorePodLabels,
   policySpec,
@@ -290,6 +291,7 @@ export class Redis extends pulumi.ComponentResource {
       serviceAccountName: serviceAccount.metadata.name,
       // The builder's UID 10001 (the image's redis user, 999, is below 1000); fsGroup owns /data.
       affinity: spreadAcrossNodes(selector, requireSpread(config)),
+      options: resolvePodOptions(config.podDefaults, config.dataStores.redis.pod),
       terminationGracePeriodSeconds: 30,
       volumes: [
         { name: "config", configMap: { name: `${REDIS_NAME}-config`, defaultMode: 0o444 } },

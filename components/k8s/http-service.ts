@@ -31,6 +31,7 @@ import { SECRET_KEYS, SECRET_NAMES, llmKey, serviceHost } from "../secrets";
 import type { Identity, Labels } from "./labels";
 import { selectorLabels, standardLabels } from "./labels";
 import { hardenedPodTemplate, httpProbe, secretEnv } from "./pod";
+import type { ResolvedPodOptions } from "./pod-options";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
@@ -65,6 +66,8 @@ export interface HttpServiceArgs {
   writablePaths?: string[];
   /** annotations on the Deployment object (not the pods) */
   annotations?: Record<string, string>;
+  /** pod options from config (octollm:podDefaults merged with the workload's `pod`) */
+  pod?: ResolvedPodOptions;
 }
 
 export interface HttpService {
@@ -164,6 +167,7 @@ export function httpService(
     annotations: { "octollm.io/config-checksum": checksumOf(args.env) },
     serviceAccountName: serviceAccount.metadata.name,
     topologySpreadConstraints: spreadConstraints(selector, args.requireSpread),
+    options: args.pod,
     containers: [
       {
         name: identity.name,

@@ -19,6 +19,12 @@ import { imageRef } from "../config";
 import type { Labels } from "./labels";
 import type { PodExemption } from "./exemptions";
 import { EXEMPTION_ANNOTATION, exemptionAnnotation } from "./exemptions";
+import type { AffinityAdditions, ResolvedPodOptions } from "./pod-options";
+import { ALLOWED_VOLUME_SOURCES } from "./pod-options";
+
+/** Secrets/ConfigMaps a pod reads that the stack does not make (policies/references.ts). */
+export const EXTERNAL_SECRETS_ANNOTATION = "octollm.io/external-secrets";
+export const EXTERNAL_CONFIGMAPS_ANNOTATION = "octollm.io/external-configmaps";
 
 type Input<T> = pulumi.Input<T>;
 type Container = k8s.types.input.core.v1.Container;
@@ -77,6 +83,11 @@ export interface PodArgs {
   restartPolicy?: "Always" | "OnFailure" | "Never";
   /** the only way to relax the profile; see exemptions.ts */
   exemption?: PodExemption;
+  /**
+   * Operator-facing pod options from config (pod-options.ts): scheduling, pull secrets, extra
+   * metadata, and (app tier) extra volumes mounted into every regular container.
+   */
+  options?: ResolvedPodOptions;
 }
 
 export class PodSecurityError extends Error {}
@@ -161,18 +172,39 @@ export function hardenedPodTemplate(args: PodArgs): k8s.types.input.core.v1.PodT
   );
   const initCount = args.initContainers?.length ?? 0;
   const scratchPaths = [...new Set(built.flatMap((b) => b.scratch))];
-  const annotations: Record<string, string> = { ...(args.annotations ?? {}) };
+  const options = args.options;
+  const extraMounts = checkExtraVolumes(options, scratchPaths, args);
+  // Config's annotations first: the builder's own (checksums, exemptions) always win.
+  const annotations: Record<string, string> = {
+    ...(options?.annotations ?? {}),
+    ...(args.annotations ?? {}),
+  };
   if (args.exemption) annotations[EXEMPTION_ANNOTATION] = exemptionAnnotation(args.exemption);
   if (args.apiAccess) annotations["octollm.io/api-access"] = args.apiAccess.reason;
+  declareExternal(annotations, options);
   const exempt = args.exemption?.allows;
+  for (const key of Object.keys(options?.labels ?? {})) {
+    if (key in args.labels)
+      throw new PodSecurityError(`pod label ${key} is the platform's; config cannot set it`);
+  }
 
   return {
     metadata: {
-      labels: args.labels,
+      labels: { ...(options?.labels ?? {}), ...args.labels },
       annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
     },
     spec: {
       serviceAccountName: args.serviceAccountName,
+      ...(options && options.imagePullSecrets.length > 0
+        ? { imagePullSecrets: options.imagePullSecrets.map((name) => ({ name })) }
+        : {}),
+      ...(options?.priorityClassName ? { priorityClassName: options.priorityClassName } : {}),
+      ...(options && Object.keys(options.nodeSelector).length > 0
+        ? { nodeSelector: { ...options.nodeSelector } }
+        : {}),
+      ...(options && options.tolerations.length > 0
+        ? { tolerations: options.tolerations.map((t) => ({ ...t })) }
+        : {}),
       automountServiceAccountToken: args.apiAccess !== undefined,
       enableServiceLinks: false,
       ...(exempt?.hostNetwork ? { hostNetwork: true, dnsPolicy: "ClusterFirstWithHostNet" } : {}),
@@ -185,20 +217,136 @@ export function hardenedPodTemplate(args: PodArgs): k8s.types.input.core.v1.PodT
         seccompProfile: { type: "RuntimeDefault" },
       },
       initContainers: initCount > 0 ? built.slice(0, initCount).map((b) => b.container) : undefined,
-      containers: built.slice(initCount).map((b) => b.container),
+      containers: built.slice(initCount).map((b) => ({
+        ...b.container,
+        volumeMounts: [...(b.container.volumeMounts as VolumeMount[]), ...extraMounts],
+      })),
       volumes: [
         ...scratchPaths.map((path) => ({
           name: volumeNameFor(path),
           emptyDir: { sizeLimit: "256Mi" },
         })),
         ...(args.volumes ?? []),
+        ...(options?.volumes ?? []).map((v) => ({ ...v })),
       ],
-      affinity: args.affinity,
+      affinity: mergeAffinity(args.affinity, options?.affinity),
       topologySpreadConstraints: args.topologySpreadConstraints,
       terminationGracePeriodSeconds: args.terminationGracePeriodSeconds,
       restartPolicy: args.restartPolicy,
     },
   };
+}
+
+/**
+ * Extra volumes pass the same bar as the schema (defence in depth: the builder is also called
+ * from code): restricted volume types only, no clash with the builder's own volumes or paths.
+ * Returns the mounts for the regular containers (read-only unless config says otherwise).
+ */
+function checkExtraVolumes(
+  options: ResolvedPodOptions | undefined,
+  scratchPaths: string[],
+  args: PodArgs,
+): VolumeMount[] {
+  if (!options) return [];
+  const own = new Set([
+    ...scratchPaths.map(volumeNameFor),
+    ...(args.volumes ?? []).map((v) => v.name),
+  ]);
+  for (const v of options.volumes) {
+    const sources = Object.keys(v).filter((k) => k !== "name");
+    const bad = sources.find((k) => !(ALLOWED_VOLUME_SOURCES as readonly string[]).includes(k));
+    if (bad) throw new PodSecurityError(`volume ${v.name}: ${bad} volumes are not allowed`);
+    if (own.has(v.name)) throw new PodSecurityError(`volume ${v.name} clashes with the pod's own`);
+  }
+  const names = new Set(options.volumes.map((v) => v.name));
+  const taken = new Set(scratchPaths);
+  return options.volumeMounts.map((m) => {
+    if (!names.has(m.name)) throw new PodSecurityError(`mount ${m.mountPath}: no volume ${m.name}`);
+    if (taken.has(m.mountPath))
+      throw new PodSecurityError(`mount ${m.mountPath} clashes with a writable path`);
+    return {
+      name: m.name,
+      mountPath: m.mountPath,
+      readOnly: m.readOnly ?? true,
+      ...(m.subPath !== undefined ? { subPath: m.subPath } : {}),
+    };
+  });
+}
+
+/**
+ * Pull secrets and the Secrets/ConfigMaps of extra volumes come from outside the stack: the
+ * pod declares them external so the config-references policy accepts them by name.
+ */
+function declareExternal(
+  annotations: Record<string, string>,
+  options: ResolvedPodOptions | undefined,
+): void {
+  if (!options) return;
+  const add = (key: string, names: string[]) => {
+    if (names.length === 0) return;
+    const current = (annotations[key] ?? "").split(",").filter(Boolean);
+    annotations[key] = [...new Set([...current, ...names])].join(",");
+  };
+  const secrets = [...options.imagePullSecrets];
+  const configMaps: string[] = [];
+  for (const v of options.volumes) {
+    const secret = v.secret as { secretName?: string } | undefined;
+    if (secret?.secretName) secrets.push(secret.secretName);
+    const cm = v.configMap as { name?: string } | undefined;
+    if (cm?.name) configMaps.push(cm.name);
+    const projected = v.projected as
+      { sources?: { secret?: { name?: string }; configMap?: { name?: string } }[] } | undefined;
+    for (const src of projected?.sources ?? []) {
+      if (src.secret?.name) secrets.push(src.secret.name);
+      if (src.configMap?.name) configMaps.push(src.configMap.name);
+    }
+  }
+  add(EXTERNAL_SECRETS_ANNOTATION, secrets);
+  add(EXTERNAL_CONFIGMAPS_ANNOTATION, configMaps);
+}
+
+/**
+ * The builder's affinity plus config's additions: node affinity comes only from config; pod
+ * (anti-)affinity terms from config are appended to ours, so our spreading always holds.
+ */
+export function mergeAffinity(
+  ours: k8s.types.input.core.v1.Affinity | undefined,
+  extra: AffinityAdditions | undefined,
+): k8s.types.input.core.v1.Affinity | undefined {
+  if (!extra || Object.keys(extra).length === 0) return ours;
+  type Rules = {
+    requiredDuringSchedulingIgnoredDuringExecution?: unknown[];
+    preferredDuringSchedulingIgnoredDuringExecution?: unknown[];
+  };
+  const join = (a: Rules | undefined, b: Rules | undefined): Rules | undefined => {
+    if (!a) return b;
+    if (!b) return a;
+    const required = [
+      ...(a.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...(b.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+    ];
+    const preferred = [
+      ...(a.preferredDuringSchedulingIgnoredDuringExecution ?? []),
+      ...(b.preferredDuringSchedulingIgnoredDuringExecution ?? []),
+    ];
+    return {
+      ...(required.length > 0 ? { requiredDuringSchedulingIgnoredDuringExecution: required } : {}),
+      ...(preferred.length > 0
+        ? { preferredDuringSchedulingIgnoredDuringExecution: preferred }
+        : {}),
+    };
+  };
+  const base = (ours ?? {}) as {
+    nodeAffinity?: unknown;
+    podAffinity?: Rules;
+    podAntiAffinity?: Rules;
+  };
+  const merged = {
+    nodeAffinity: extra.nodeAffinity ?? base.nodeAffinity,
+    podAffinity: join(base.podAffinity, extra.podAffinity),
+    podAntiAffinity: join(base.podAntiAffinity, extra.podAntiAffinity),
+  };
+  return Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined));
 }
 
 /** An HTTP probe from config, on a named or numbered container port. */

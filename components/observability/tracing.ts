@@ -18,6 +18,7 @@ import { checksumOf } from "../k8s/http-service";
 import { instanceName, selectorLabels, standardLabels } from "../k8s/labels";
 import type { Identity, Labels } from "../k8s/labels";
 import { hardenedPodTemplate } from "../k8s/pod";
+import { resolvePodOptions } from "../k8s/pod-options";
 import { prometheusPeer, tcp } from "../network-flows";
 import { serviceHost } from "../secrets";
 
@@ -205,6 +206,7 @@ export function createTracing(
           labels: cLabels,
           annotations: { "octollm.io/config-checksum": checksumOf({ "config.yaml": configYaml }) },
           serviceAccountName: sa.metadata.name,
+          options: resolvePodOptions(config.podDefaults, t.pod),
           containers: [
             {
               name: "otel-collector",
@@ -330,6 +332,7 @@ export function createTracing(
           template: hardenedPodTemplate({
             labels: jLabels,
             serviceAccountName: jsa.metadata.name,
+            options: resolvePodOptions(config.podDefaults, t.pod),
             containers: [
               {
                 name: "jaeger",
