@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { compareQuantities, isQuantity, parseQuantity, compare } from "./k8s/quantity";
+import { isSensitiveName } from "./k8s/sensitive";
 import { PRODUCTION_DEFAULTS, STAGING_OVERRIDES, DEV_OVERRIDES, newArmDefaults } from "./defaults";
 // Pod options (issue 14 item 11): schemas in their own module, one `pod` key per workload.
 import { appPodOptions, podOptions } from "./k8s/pod-options";
@@ -192,10 +193,9 @@ const logLevel = z.enum(["DEBUG", "INFO", "WARNING", "ERROR"]).describe("LOG_LEV
 const envVarName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
-const SENSITIVE_ENV = /(PASSWORD|SECRET|TOKEN|KEY|CREDENTIAL)/i;
 const plainEnv = z.record(envVarName, z.string()).superRefine((env, ctx) => {
   for (const name of Object.keys(env)) {
-    if (SENSITIVE_ENV.test(name)) {
+    if (isSensitiveName(name)) {
       ctx.addIssue({
         code: "custom",
         path: [name],

@@ -182,7 +182,7 @@ function cnpgPodLabels(cluster: Indexed): Record<string, string>[] {
 export const pdbCoverage: OctoPolicy = {
   name: "pdb-coverage",
   description:
-    "Every workload that can run more than one replica is selected by a PodDisruptionBudget, and no PDB blocks every eviction (maxUnavailable 0, or minAvailable ≥ the replicas).",
+    "Every workload that can run more than one replica (Deployments, StatefulSets, ReplicaSets) is selected by exactly one PodDisruptionBudget, and no PDB blocks every eviction (maxUnavailable 0, minAvailable 100%, or minAvailable ≥ the pods it selects: workloads at steady state, bare Pods, CloudNativePG instances).",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const index = indexStack(args.resources);
@@ -196,13 +196,17 @@ export const pdbCoverage: OctoPolicy = {
             labels,
           ),
         );
-    const minReplicasOf = new Map<Indexed, number>();
+    // Pods each PDB protects at steady state: every replica of every workload it selects (a
+    // Deployment, StatefulSet or ReplicaSet at its baseline, a bare Pod as one, CloudNativePG
+    // instances), summed — that is what the disruption controller counts as expected pods.
+    const protectedPods = new Map<Indexed, number>();
+    const protect = (p: Indexed, n: number) =>
+      protectedPods.set(p, (protectedPods.get(p) ?? 0) + n);
     for (const w of index.workloads) {
-      if (!REPLICATED.has(w.type) || !w.template) continue;
+      if ((!REPLICATED.has(w.type) && w.type !== TYPES.pod) || !w.template) continue;
       const { baseline, peak } = replicasOf(index, w, 1);
       const pdbsHere = covering(w.namespace, w.podLabels);
-      for (const p of pdbsHere)
-        minReplicasOf.set(p, Math.min(minReplicasOf.get(p) ?? Infinity, baseline));
+      for (const p of pdbsHere) protect(p, baseline);
       if (peak < 2 || w.chartManaged) continue;
       if (pdbsHere.length === 0)
         reportViolation(
@@ -218,15 +222,13 @@ export const pdbCoverage: OctoPolicy = {
     for (const c of index.of(TYPES.cnpgCluster)) {
       const spec = (c.props.spec ?? {}) as { instances?: number; enablePDB?: boolean };
       const instances = spec.instances ?? 1;
-      for (const labels of cnpgPodLabels(c))
-        for (const p of covering(c.namespace, labels))
-          minReplicasOf.set(p, Math.min(minReplicasOf.get(p) ?? Infinity, instances));
+      // An instance is either the primary or a replica: count each PDB once per instance set.
+      const selecting = new Set(
+        cnpgPodLabels(c).flatMap((labels) => covering(c.namespace, labels)),
+      );
+      for (const p of selecting) protect(p, instances);
       // The operator creates its own PDBs unless enablePDB is false.
-      if (
-        instances >= 2 &&
-        spec.enablePDB === false &&
-        !cnpgPodLabels(c).some((l) => covering(c.namespace, l).length > 0)
-      )
+      if (instances >= 2 && spec.enablePDB === false && selecting.size === 0)
         reportViolation(
           `${c.label}: ${instances} instances with enablePDB: false and no PodDisruptionBudget of ours`,
           c.urn,
@@ -245,16 +247,26 @@ export const pdbCoverage: OctoPolicy = {
         );
         continue;
       }
-      const floor = minReplicasOf.get(p);
-      if (spec.minAvailable === undefined || floor === undefined) continue;
-      if (percent(spec.minAvailable) === 100)
+      if (spec.minAvailable === undefined) continue;
+      // 100% blocks every eviction whatever the PDB selects, in this stack or outside it.
+      if (percent(spec.minAvailable) === 100) {
         reportViolation(
           `${p.label}: minAvailable 100% blocks every voluntary eviction (node drains hang)`,
           p.urn,
         );
-      else if (typeof spec.minAvailable === "number" && spec.minAvailable >= floor)
+        continue;
+      }
+      const floor = protectedPods.get(p);
+      const min =
+        typeof spec.minAvailable === "number"
+          ? spec.minAvailable
+          : /^\d+$/.test(spec.minAvailable)
+            ? Number(spec.minAvailable)
+            : undefined;
+      if (floor === undefined || min === undefined) continue;
+      if (min >= floor)
         reportViolation(
-          `${p.label}: minAvailable ${spec.minAvailable} is not below the ${floor} replica(s) it protects at steady state, so it blocks every voluntary eviction`,
+          `${p.label}: minAvailable ${min} is not below the ${floor} pod(s) it protects at steady state, so it blocks every voluntary eviction`,
           p.urn,
         );
     }

@@ -2,13 +2,14 @@
  * Secrets family: sensitive values never sit in clear text in a pod spec or a ConfigMap. The
  * program reads every credential through secretKeyRef; these policies keep it that way.
  */
+import { isSensitiveName } from "../components/k8s/sensitive";
 import { TYPES, asArray, containerLabel, containersOf } from "./lib/k8s";
+import { UNKNOWN, entriesOf, knownValue } from "./lib/known";
 import type { OctoPolicy } from "./lib/policy";
 import { validateType, validateWorkload } from "./lib/policy";
 
-/** Names that say "credential": PASSWORD, SECRET, TOKEN, API_KEY, *_KEY, CREDENTIALS, … */
-export const SENSITIVE_NAME =
-  /(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|APIKEY|API_KEY|PRIVATE_KEY|ACCESS_KEY|(^|[_.-])KEY($|[_.-]))/i;
+/** Names that say "credential" (components/k8s/sensitive.ts: by word, not by substring). */
+export { isSensitiveName };
 
 /** scheme://user:password@host — a connection string that embeds its credentials. */
 export const CREDENTIAL_URL = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i;
@@ -36,18 +37,27 @@ export const noSecretLiteralsInEnv: OctoPolicy = {
   validateResource: validateWorkload((w, report) => {
     for (const ref of containersOf(w.spec)) {
       for (const env of asArray(ref.container.env)) {
-        if (typeof env.value !== "string") continue;
+        const value = knownValue(env, "value");
+        if (value === UNKNOWN) {
+          // Computed at deploy time (a generated password, a derived URL): a literal all the same.
+          if (isSensitiveName(env.name))
+            report(
+              `${w.label}: ${containerLabel(ref)} env ${env.name} looks sensitive but has a literal value (computed at deploy time); read it from a Secret (secretKeyRef)`,
+            );
+          continue;
+        }
+        if (typeof value !== "string") continue;
         const who = `${w.label}: ${containerLabel(ref)} env ${env.name}`;
-        if (CREDENTIAL_URL.test(env.value)) {
+        if (CREDENTIAL_URL.test(value)) {
           report(
             `${who} is a literal URL with embedded credentials; read it from a Secret (secretKeyRef)`,
           );
-        } else if (SENSITIVE_NAME.test(env.name) && !harmlessLiteral(env.value)) {
+        } else if (isSensitiveName(env.name) && !harmlessLiteral(value)) {
           report(
             `${who} looks sensitive but has a literal value; read it from a Secret (secretKeyRef)`,
           );
         } else {
-          const shape = SECRET_VALUES.find(([re]) => re.test(env.value ?? ""));
+          const shape = SECRET_VALUES.find(([re]) => re.test(value));
           if (shape)
             report(`${who} has a literal value that looks like ${shape[1]}; read it from a Secret`);
         }
@@ -62,17 +72,18 @@ export const noSecretsInConfigMaps: OctoPolicy = {
     "ConfigMaps carry no sensitive keys (password, token, secret, api key) and no values shaped like credentials (private keys, credential URLs, provider keys).",
   enforcementLevel: "mandatory",
   validateResource: validateType(TYPES.configMap, (props, label, _args, report) => {
-    const data = { ...((props.data as Record<string, unknown>) ?? {}) };
-    for (const [key, raw] of Object.entries(data)) {
+    // Key by key: a value the first preview cannot know (a generated CA certificate) skips only
+    // the shape check of that one value; its name is still judged, and every other key fully.
+    for (const [key, raw] of entriesOf(knownValue(props, "data"))) {
       const value = typeof raw === "string" ? raw : "";
       const shape = SECRET_VALUES.find(([re]) => re.test(value));
       if (shape) report(`${label}: key "${key}" holds ${shape[1]}; put it in a Secret`);
-      else if (SENSITIVE_NAME.test(key) && !harmlessLiteral(value))
+      else if (isSensitiveName(key) && (raw === UNKNOWN || !harmlessLiteral(value)))
         report(`${label}: key "${key}" looks sensitive; put it in a Secret`);
     }
     // binaryData is opaque: only its keys can be judged.
-    for (const key of Object.keys((props.binaryData as Record<string, unknown>) ?? {}))
-      if (SENSITIVE_NAME.test(key))
+    for (const [key] of entriesOf(knownValue(props, "binaryData")))
+      if (isSensitiveName(key))
         report(`${label}: binaryData key "${key}" looks sensitive; put it in a Secret`);
   }),
 };

@@ -2,8 +2,9 @@
  * Security family: Pod Security Standards (checked against the level each namespace enforces),
  * read-only root filesystems, and ServiceAccount tokens only where a workload says why.
  */
-import type { PodSpec, PodTemplate, SecurityContext } from "./lib/k8s";
-import { asArray, containerLabel, containersOf, annotationsOf } from "./lib/k8s";
+import type { Container, PodSpec, PodTemplate, SecurityContext } from "./lib/k8s";
+import { TYPES, asArray, containerLabel, containersOf, annotationsOf } from "./lib/k8s";
+import { knownOr, knownStrings } from "./lib/known";
 import type { OctoPolicy } from "./lib/policy";
 import { validateWorkload } from "./lib/policy";
 import { indexStack } from "./lib/stack";
@@ -53,7 +54,15 @@ const RESTRICTED_VOLUMES = new Set([
   "secret",
 ]);
 
-/** Sysctls PSS baseline treats as safe (Kubernetes 1.29+). */
+/*
+ * The checks below follow the Pod Security Standards as Kubernetes' admission plugin implements
+ * them at the current version (kubernetes/pod-security-admission v0.36.2 = Kubernetes 1.36,
+ * policy/check_*.go); docs/policies.md names each file. Values are compared exactly as admission
+ * compares them: capability names are case-sensitive and a `CAP_` prefix is not stripped (so
+ * `CAP_SYS_ADMIN` is simply not in the allowed set, and `drop: [CAP_ALL]` does not drop ALL).
+ */
+
+/** Sysctls PSS baseline treats as safe (check_sysctls.go, the 1.32 set). */
 const SAFE_SYSCTLS = new Set([
   "kernel.shm_rmid_forced",
   "net.ipv4.ip_local_port_range",
@@ -65,8 +74,11 @@ const SAFE_SYSCTLS = new Set([
   "net.ipv4.tcp_fin_timeout",
   "net.ipv4.tcp_keepalive_intvl",
   "net.ipv4.tcp_keepalive_probes",
+  "net.ipv4.tcp_rmem",
+  "net.ipv4.tcp_wmem",
 ]);
 
+/** SELinux types baseline allows (check_seLinuxOptions.go, the 1.31 set). */
 const SELINUX_TYPES = new Set([
   "",
   "container_t",
@@ -75,8 +87,30 @@ const SELINUX_TYPES = new Set([
   "container_engine_t",
 ]);
 
-function stripCap(c: string): string {
-  return c.toUpperCase().replace(/^CAP_/, "");
+/** AppArmor profile types baseline allows in the field form (check_appArmorProfile.go). */
+const APPARMOR_TYPES = new Set(["RuntimeDefault", "Localhost"]);
+
+/** The deprecated annotation form: empty, `runtime/default` or `localhost/<profile>`. */
+function allowedAppArmorAnnotation(value: string): boolean {
+  return value === "" || value === "runtime/default" || value.startsWith("localhost/");
+}
+
+type HostCarrier = { httpGet?: { host?: string }; tcpSocket?: { host?: string } } | undefined;
+
+/** Probe and lifecycle handlers that name a host (check_hostProbesAndhostLifecycle.go, 1.34). */
+function handlerHosts(c: Container): string[] {
+  const lifecycle = (c as { lifecycle?: { postStart?: HostCarrier; preStop?: HostCarrier } })
+    .lifecycle;
+  const handlers: HostCarrier[] = [
+    c.livenessProbe as HostCarrier,
+    c.readinessProbe as HostCarrier,
+    c.startupProbe as HostCarrier,
+    lifecycle?.postStart,
+    lifecycle?.preStop,
+  ];
+  return handlers
+    .flatMap((h) => [h?.httpGet?.host, h?.tcpSocket?.host])
+    .filter((x): x is string => !!x);
 }
 
 /** Every way a pod spec fails PSS baseline or restricted (Kubernetes Pod Security Standards). */
@@ -105,13 +139,24 @@ export function podSecurityFindings(
   for (const s of asArray(pod.sysctls))
     if (!SAFE_SYSCTLS.has(s.name)) baseline(`sets unsafe sysctl ${s.name}`);
   if (pod.seccompProfile?.type === "Unconfined") baseline("pod seccompProfile is Unconfined");
-  if (pod.appArmorProfile?.type === "Unconfined") baseline("pod appArmorProfile is Unconfined");
+  if (pod.appArmorProfile && !APPARMOR_TYPES.has(pod.appArmorProfile.type ?? ""))
+    baseline(
+      `pod appArmorProfile.type is ${JSON.stringify(pod.appArmorProfile.type ?? "")} (allowed: RuntimeDefault, Localhost)`,
+    );
   if (pod.seLinuxOptions) checkSeLinux(pod.seLinuxOptions, "pod", baseline);
   if (pod.runAsUser === 0) restricted("pod runAsUser is 0 (root)");
-  for (const [key, value] of Object.entries(template?.metadata?.annotations ?? {})) {
-    if (key.startsWith("container.apparmor.security.beta.kubernetes.io/") && value === "unconfined")
-      baseline(`annotation ${key} is unconfined`);
+  for (const [key, value] of Object.entries(knownStrings(template?.metadata?.annotations))) {
+    if (
+      key.startsWith("container.apparmor.security.beta.kubernetes.io/") &&
+      !allowedAppArmorAnnotation(value)
+    )
+      baseline(
+        `annotation ${key} is ${JSON.stringify(value)} (allowed: runtime/default, localhost/<profile>)`,
+      );
   }
+  const windows = (spec as { os?: { name?: string } }).os?.name === "windows";
+  // 1.35+: baseline admits an unmasked /proc only in a user namespace; restricted never does.
+  const userNamespace = (spec as { hostUsers?: boolean }).hostUsers === false;
 
   for (const ref of containersOf(spec)) {
     const c = ref.container;
@@ -121,23 +166,35 @@ export function podSecurityFindings(
     if (sc.windowsOptions?.hostProcess) baseline(`${who} runs as a Windows HostProcess`);
     for (const p of asArray(c.ports))
       if (p.hostPort) baseline(`${who} uses hostPort ${p.hostPort}`);
-    const added = asArray(sc.capabilities?.add).map(stripCap);
+    // Exactly as admission compares them: no case folding, no CAP_ prefix stripping.
+    const added = asArray(sc.capabilities?.add);
     const beyondBaseline = added.filter((a) => !BASELINE_CAPABILITIES.has(a));
     if (beyondBaseline.length > 0)
       baseline(`${who} adds capabilities ${beyondBaseline.join(", ")}`);
     const beyondRestricted = added.filter(
       (a) => a !== "NET_BIND_SERVICE" && BASELINE_CAPABILITIES.has(a),
     );
-    if (beyondRestricted.length > 0)
+    if (beyondRestricted.length > 0 && !windows)
       restricted(
         `${who} adds capabilities ${beyondRestricted.join(", ")} (restricted allows only NET_BIND_SERVICE)`,
       );
-    if (!asArray(sc.capabilities?.drop).map(stripCap).includes("ALL"))
-      restricted(`${who} does not drop ALL capabilities`);
-    if (sc.procMount && sc.procMount !== "Default")
-      baseline(`${who} sets procMount ${sc.procMount}`);
+    if (!windows && !asArray(sc.capabilities?.drop).includes("ALL"))
+      restricted(`${who} does not drop ALL capabilities (capabilities.drop must include "ALL")`);
+    if (sc.procMount && sc.procMount !== "Default") {
+      if (userNamespace) restricted(`${who} sets procMount ${sc.procMount}`);
+      else
+        baseline(
+          `${who} sets procMount ${sc.procMount} outside a user namespace (hostUsers: false)`,
+        );
+    }
     if (sc.seLinuxOptions) checkSeLinux(sc.seLinuxOptions, who, baseline);
-    if (sc.appArmorProfile?.type === "Unconfined") baseline(`${who} appArmorProfile is Unconfined`);
+    if (sc.appArmorProfile && !APPARMOR_TYPES.has(sc.appArmorProfile.type ?? ""))
+      baseline(
+        `${who} appArmorProfile.type is ${JSON.stringify(sc.appArmorProfile.type ?? "")} (allowed: RuntimeDefault, Localhost)`,
+      );
+    const hosts = handlerHosts(c);
+    if (hosts.length > 0)
+      baseline(`${who} probe or lifecycle handler names host ${hosts.join(", ")}`);
     if (sc.allowPrivilegeEscalation !== false)
       restricted(`${who} does not set allowPrivilegeEscalation: false`);
     const nonRoot = sc.runAsNonRoot ?? pod.runAsNonRoot;
@@ -237,21 +294,43 @@ export const API_ACCESS_ANNOTATION = "octollm.io/api-access";
 
 export const serviceAccountToken: OctoPolicy = {
   name: "service-account-token",
-  description: `Pods set automountServiceAccountToken: false unless the workload says why it calls the Kubernetes API (annotation ${API_ACCESS_ANNOTATION}).`,
+  description: `Pods do not mount a ServiceAccount token unless the workload says why it calls the Kubernetes API (annotation ${API_ACCESS_ANNOTATION}): the pod spec sets automountServiceAccountToken: false, or leaves it unset and its ServiceAccount (in the stack) sets it false; a pod spec true overrides the ServiceAccount.`,
   enforcementLevel: "mandatory",
-  validateResource: validateWorkload((w, report) => {
-    if (!w.spec) return;
-    const reason = annotationsOf(w.props, w.template)[API_ACCESS_ANNOTATION];
-    if (w.spec.automountServiceAccountToken === false) return;
-    if (reason && reason.trim() !== "") return;
-    const what =
-      w.spec.automountServiceAccountToken === true
-        ? "sets automountServiceAccountToken: true"
-        : "does not set automountServiceAccountToken: false (the token is mounted by default)";
-    report(
-      `${w.label}: ${what} without an ${API_ACCESS_ANNOTATION} annotation saying why it needs the Kubernetes API`,
-    );
-  }, "service-account-token"),
+  validateStack: (args, reportViolation) => {
+    const index = indexStack(args.resources);
+    for (const w of index.workloads) {
+      // Chart-rendered pods are the chart's (docs/policies.md).
+      if (w.chartManaged || !w.template?.spec) continue;
+      const spec = w.template.spec;
+      const podSetting = knownOr(() => spec.automountServiceAccountToken, undefined);
+      if (podSetting === false) continue;
+      const reason = annotationsOf(w.props, w.template)[API_ACCESS_ANNOTATION];
+      if (reason && reason.trim() !== "") continue;
+      const saName = knownOr(() => spec.serviceAccountName, undefined) ?? "default";
+      const sa = index
+        .inNamespace(TYPES.serviceAccount, w.namespace)
+        .find((r) => r.objectName === saName);
+      const saSetting = sa
+        ? knownOr(() => sa.props.automountServiceAccountToken, undefined)
+        : undefined;
+      // As the kubelet decides: the pod spec's value if set, else the ServiceAccount's.
+      if (podSetting === undefined && saSetting === false) continue;
+      const what =
+        podSetting === true
+          ? `sets automountServiceAccountToken: true${saSetting === false ? ` (overriding ServiceAccount ${saName}'s false)` : ""}`
+          : sa
+            ? `does not set automountServiceAccountToken: false, nor does its ServiceAccount ${saName} (the token is mounted by default)`
+            : `does not set automountServiceAccountToken: false and its ServiceAccount ${saName} is not in the stack (the token is mounted by default)`;
+      const note = notExemptibleNote(
+        "service-account-token",
+        exemptionFor("service-account-token", w.props, w.template),
+      );
+      reportViolation(
+        `${w.label}: ${what} without an ${API_ACCESS_ANNOTATION} annotation saying why it needs the Kubernetes API${note}`,
+        w.urn,
+      );
+    }
+  },
 };
 
 export const securityPolicies: OctoPolicy[] = [

@@ -13,7 +13,7 @@ interface ServiceTypeConfig {
 export const serviceTypeAllowed: OctoPolicy = {
   name: "service-type-allowed",
   description:
-    "Services use only the types the stack allows (ClusterIP by default): traffic enters through the Ingress, not NodePorts or cloud load balancers.",
+    "Services use only the types the stack allows (ClusterIP by default): traffic enters through the Ingress, not NodePorts or cloud load balancers; no Service sets externalIPs (CVE-2020-8554 traffic interception).",
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
@@ -26,7 +26,18 @@ export const serviceTypeAllowed: OctoPolicy = {
   },
   validateResource: validateType(TYPES.service, (props, label, args, report) => {
     const allowed = args.getConfig<ServiceTypeConfig>().allowedTypes ?? ["ClusterIP"];
-    const spec = (props.spec ?? {}) as { type?: string; ports?: { nodePort?: number }[] };
+    const spec = (props.spec ?? {}) as {
+      type?: string;
+      ports?: { nodePort?: number }[];
+      externalIPs?: string[];
+    };
+    // CVE-2020-8554: whoever may create a Service with externalIPs can intercept the cluster's
+    // traffic to those addresses. Kubernetes' own advice is to forbid the field by policy.
+    const externalIPs = asArray(spec.externalIPs);
+    if (externalIPs.length > 0)
+      report(
+        `${label}: sets externalIPs ${externalIPs.join(", ")}; any Service with externalIPs can intercept cluster traffic to those addresses (CVE-2020-8554)`,
+      );
     const type = spec.type ?? "ClusterIP";
     if (!allowed.includes(type))
       report(

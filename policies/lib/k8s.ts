@@ -5,6 +5,7 @@
  * are the Kubernetes object itself: apiVersion, kind, metadata, spec / data / stringData.
  */
 import * as k8s from "@pulumi/kubernetes";
+import { knownStrings } from "./known";
 
 export interface ObjectMeta {
   name?: string;
@@ -243,7 +244,11 @@ export function annotationsOf(
   props: Props,
   template: PodTemplate | undefined,
 ): Record<string, string> {
-  return { ...(metaOf(props).annotations ?? {}), ...(template?.metadata?.annotations ?? {}) };
+  // Key by key: a checksum annotation derived from a generated value is unknown in a first preview.
+  return {
+    ...knownStrings(metaOf(props).annotations),
+    ...knownStrings(template?.metadata?.annotations),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compliantStack, find } from "../fixtures/stack";
+import { compliantStack, find, rendered } from "../fixtures/stack";
 import { clone, evaluate, messagesOf, summary } from "./helpers";
 import { podSecurityFindings } from "../../policies/security";
 
@@ -214,7 +214,30 @@ describe("service-account-token", () => {
     cron.metadata.annotations = { "octollm.io/api-access": "lists PVCs to snapshot" };
     expect(messagesOf(await evaluate(stack), "service-account-token")).toEqual([
       "Deployment octollm-production/orchestrator: sets automountServiceAccountToken: true without an octollm.io/api-access annotation saying why it needs the Kubernetes API",
-      "StatefulSet octollm-production/redis: does not set automountServiceAccountToken: false (the token is mounted by default) without an octollm.io/api-access annotation saying why it needs the Kubernetes API",
+      "StatefulSet octollm-production/redis: does not set automountServiceAccountToken: false and its ServiceAccount redis is not in the stack (the token is mounted by default) without an octollm.io/api-access annotation saying why it needs the Kubernetes API",
+    ]);
+  });
+
+  it("lets the pod inherit its ServiceAccount's automountServiceAccountToken: false; a pod spec true overrides it", async () => {
+    const stack = clone(compliantStack());
+    const sa = (name: string, automount?: boolean) =>
+      rendered({
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name, namespace: "octollm-production" },
+        ...(automount === undefined ? {} : { automountServiceAccountToken: automount }),
+      });
+    // redis: unset in the pod, false on its ServiceAccount → fine
+    delete find(stack, "StatefulSet", "redis").spec.template.spec.automountServiceAccountToken;
+    // orchestrator: true in the pod overrides the ServiceAccount's false
+    find(stack, "Deployment", "orchestrator").spec.template.spec.automountServiceAccountToken =
+      true;
+    // coder-arm: unset in the pod, its ServiceAccount leaves the default (true)
+    delete find(stack, "Deployment", "coder-arm").spec.template.spec.automountServiceAccountToken;
+    stack.push(sa("redis", false), sa("orchestrator", false), sa("coder-arm"));
+    expect(messagesOf(await evaluate(stack), "service-account-token")).toEqual([
+      "Deployment octollm-production/orchestrator: sets automountServiceAccountToken: true (overriding ServiceAccount orchestrator's false) without an octollm.io/api-access annotation saying why it needs the Kubernetes API",
+      "Deployment octollm-production/coder-arm: does not set automountServiceAccountToken: false, nor does its ServiceAccount coder-arm (the token is mounted by default) without an octollm.io/api-access annotation saying why it needs the Kubernetes API",
     ]);
   });
 });
@@ -233,5 +256,125 @@ describe("exemptions", () => {
       'Deployment octollm-production/orchestrator: container "orchestrator" has no limits.memory (its octollm.io/policy-exemption annotation names "container-resources", which cannot be exempted)',
     ]);
     expect(report.exemptions.map((e) => e.policy)).not.toContain("container-resources");
+  });
+});
+
+describe("PSS details, compared as kubernetes/pod-security-admission v0.36.2 does", () => {
+  const base = () => ({
+    securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    containers: [
+      {
+        name: "app",
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ["ALL"] } as { drop?: string[]; add?: string[] },
+        } as Record<string, any>,
+      },
+    ],
+  });
+  const findings = (mutate: (spec: ReturnType<typeof base>) => void, annotations = {}) => {
+    const spec = base();
+    mutate(spec);
+    return podSecurityFindings(spec, { metadata: { annotations }, spec: spec });
+  };
+
+  it("the hardened base spec passes restricted", () => {
+    expect(findings(() => {})).toEqual([]);
+  });
+
+  it.each([
+    ["RuntimeDefault", []],
+    ["Localhost", []],
+    ["Unconfined", ["baseline"]],
+    ["runtime/default", ["baseline"]], // the annotation's spelling is not a field value
+    ["", ["baseline"]],
+  ])("appArmorProfile.type %j", (type, levels) => {
+    const pod = findings((s) => {
+      (s.securityContext as Record<string, unknown>).appArmorProfile = { type };
+    });
+    const container = findings((s) => {
+      s.containers[0].securityContext.appArmorProfile = { type };
+    });
+    expect(pod.map((f) => f.level)).toEqual(levels);
+    expect(container.map((f) => f.level)).toEqual(levels);
+  });
+
+  it.each([
+    ["runtime/default", []],
+    ["localhost/octollm-profile", []],
+    ["", []],
+    ["unconfined", ["baseline"]],
+    ["docker-default", ["baseline"]],
+    ["localhost", ["baseline"]],
+  ])("AppArmor annotation %j", (value, levels) => {
+    const f = findings(() => {}, { "container.apparmor.security.beta.kubernetes.io/app": value });
+    expect(f.map((x) => x.level)).toEqual(levels);
+  });
+
+  it.each([
+    [["NET_BIND_SERVICE"], ["ALL"], []],
+    [["CHOWN"], ["ALL"], ["restricted"]],
+    // admission does not strip CAP_ nor fold case: these are not the allowed names
+    [["CAP_NET_BIND_SERVICE"], ["ALL"], ["baseline"]],
+    [["net_bind_service"], ["ALL"], ["baseline"]],
+    [["CAP_CHOWN"], ["ALL"], ["baseline"]],
+    [[], ["CAP_ALL"], ["restricted"]],
+    [[], ["all"], ["restricted"]],
+    [["SYS_ADMIN"], ["ALL"], ["baseline"]],
+  ])("capabilities add %j drop %j", (add, drop, levels) => {
+    const f = findings((s) => {
+      s.containers[0].securityContext.capabilities = { add, drop };
+    });
+    expect(f.map((x) => x.level)).toEqual(levels);
+  });
+
+  it.each([
+    [{ type: "container_t" }, []],
+    [{ type: "container_init_t" }, []],
+    [{ type: "container_kvm_t" }, []],
+    [{ type: "container_engine_t" }, []], // allowed since 1.31
+    [{ level: "s0:c123,c456" }, []],
+    [{ type: "spc_t" }, ["baseline"]],
+    [{ user: "system_u" }, ["baseline"]],
+    [{ role: "system_r" }, ["baseline"]],
+  ])("seLinuxOptions %j", (options, levels) => {
+    const f = findings((s) => {
+      s.containers[0].securityContext.seLinuxOptions = options;
+    });
+    expect(f.map((x) => x.level)).toEqual(levels);
+  });
+
+  it.each([
+    ["net.ipv4.tcp_rmem", []], // safe since 1.32
+    ["net.ipv4.tcp_keepalive_time", []],
+    ["net.ipv4.ip_unprivileged_port_start", []],
+    ["net.core.somaxconn", ["baseline"]],
+    ["kernel.msgmax", ["baseline"]],
+  ])("sysctl %s", (name, levels) => {
+    const f = findings((s) => {
+      (s.securityContext as Record<string, unknown>).sysctls = [{ name, value: "1" }];
+    });
+    expect(f.map((x) => x.level)).toEqual(levels);
+  });
+
+  it("probe and lifecycle hosts fail baseline (1.34); procMount Unmasked only in a user namespace passes baseline", () => {
+    expect(
+      findings((s) => {
+        (s.containers[0] as Record<string, unknown>).readinessProbe = {
+          httpGet: { host: "169.254.169.254", port: 80 },
+        };
+      }).map((f) => f.message),
+    ).toEqual(['container "app" probe or lifecycle handler names host 169.254.169.254']);
+    expect(
+      findings((s) => {
+        s.containers[0].securityContext.procMount = "Unmasked";
+      }).map((f) => f.level),
+    ).toEqual(["baseline"]);
+    expect(
+      findings((s) => {
+        s.containers[0].securityContext.procMount = "Unmasked";
+        (s as Record<string, unknown>).hostUsers = false;
+      }).map((f) => f.level),
+    ).toEqual(["restricted"]);
   });
 });

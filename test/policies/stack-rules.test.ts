@@ -18,6 +18,16 @@ describe("service-type-allowed", () => {
     config["service-type-allowed"] = { allowedTypes: ["ClusterIP", "LoadBalancer"] };
     expect(messagesOf(await evaluate(stack, config), "service-type-allowed")).toHaveLength(1);
   });
+
+  it("reports externalIPs on any Service type; none is fine", async () => {
+    const stack = clone(compliantStack());
+    expect(messagesOf(await evaluate(stack), "service-type-allowed")).toEqual([]);
+    find(stack, "Service", "orchestrator").spec.externalIPs = ["203.0.113.10"];
+    find(stack, "Service", "coder-arm").spec.externalIPs = [];
+    expect(messagesOf(await evaluate(stack), "service-type-allowed")).toEqual([
+      "Service octollm-production/orchestrator: sets externalIPs 203.0.113.10; any Service with externalIPs can intercept cluster traffic to those addresses (CVE-2020-8554)",
+    ]);
+  });
 });
 
 describe("ingress-tls", () => {
@@ -135,7 +145,55 @@ describe("pdb-coverage", () => {
     expect(messagesOf(await evaluate(stack), "pdb-coverage")).toEqual([
       "Deployment octollm-production/coder-arm: runs up to 8 replicas but no PodDisruptionBudget selects its pods (app.kubernetes.io/name=coder-arm, app.kubernetes.io/instance=octollm-production, app.kubernetes.io/component=arm, app.kubernetes.io/part-of=octollm, app.kubernetes.io/managed-by=pulumi)",
       "PodDisruptionBudget octollm-production/orchestrator: maxUnavailable 0 blocks every voluntary eviction (node drains hang)",
-      "PodDisruptionBudget octollm-production/redis: minAvailable 3 is not below the 3 replica(s) it protects at steady state, so it blocks every voluntary eviction",
+      "PodDisruptionBudget octollm-production/redis: minAvailable 3 is not below the 3 pod(s) it protects at steady state, so it blocks every voluntary eviction",
+    ]);
+  });
+
+  it("reports minAvailable 100% whatever it selects; counts ReplicaSets and bare Pods like Deployments", async () => {
+    const stack = clone(compliantStack());
+    const ns = "octollm-production";
+    const template = find(stack, "Deployment", "coder-arm").spec.template;
+    const pdb = (name: string, spec: Record<string, unknown>) =>
+      rendered({
+        apiVersion: "policy/v1",
+        kind: "PodDisruptionBudget",
+        metadata: { name, namespace: ns },
+        spec,
+      });
+    const pod = (name: string, app = "batch-worker") =>
+      rendered({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace: ns, labels: { app } },
+        spec: structuredClone(template.spec),
+      });
+    stack.push(
+      // selects pods outside the stack: 100% still blocks every eviction
+      pdb("outside", { minAvailable: "100%", selector: { matchLabels: { app: "elsewhere" } } }),
+      // a ReplicaSet of 3 with no PDB
+      rendered({
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        metadata: { name: "legacy", namespace: ns },
+        spec: {
+          replicas: 3,
+          selector: { matchLabels: { app: "legacy" } },
+          template: { ...structuredClone(template), metadata: { labels: { app: "legacy" } } },
+        },
+      }),
+      // two bare Pods protected by minAvailable 2: nothing may be evicted
+      pod("worker-a"),
+      pod("worker-b"),
+      pdb("batch-worker", { minAvailable: 2, selector: { matchLabels: { app: "batch-worker" } } }),
+      // two more bare Pods under minAvailable 1: fine
+      pod("other-a", "other"),
+      pod("other-b", "other"),
+      pdb("other", { minAvailable: 1, selector: { matchLabels: { app: "other" } } }),
+    );
+    expect(messagesOf(await evaluate(stack), "pdb-coverage")).toEqual([
+      "ReplicaSet octollm-production/legacy: runs up to 3 replicas but no PodDisruptionBudget selects its pods (app=legacy)",
+      "PodDisruptionBudget octollm-production/outside: minAvailable 100% blocks every voluntary eviction (node drains hang)",
+      "PodDisruptionBudget octollm-production/batch-worker: minAvailable 2 is not below the 2 pod(s) it protects at steady state, so it blocks every voluntary eviction",
     ]);
   });
 
@@ -189,6 +247,28 @@ describe("namespace-guardrails", () => {
       "namespace octollm-production-reflex: enforces privileged but does not warn at restricted, so deviations go unnoticed",
       "namespace octollm-production-reflex: has no LimitRange",
       "namespace octollm-production-reflex: has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)",
+    ]);
+  });
+
+  it("reports Pod Security labels that are not a valid level, version or mode; valid ones pass", async () => {
+    const stack = clone(compliantStack());
+    const labels = find(stack, "Namespace", "octollm-production").metadata.labels;
+    Object.assign(labels, {
+      "pod-security.kubernetes.io/enforce-version": "v1.36",
+      "pod-security.kubernetes.io/warn-version": "latest",
+    });
+    expect(messagesOf(await evaluate(stack), "namespace-guardrails")).toEqual([]);
+    Object.assign(labels, {
+      "pod-security.kubernetes.io/enforce": "Restricted",
+      "pod-security.kubernetes.io/enforce-version": "1.36",
+      "pod-security.kubernetes.io/audit-version": "v1.036",
+      "pod-security.kubernetes.io/enforcing": "restricted",
+    });
+    expect(messagesOf(await evaluate(stack), "namespace-guardrails")).toEqual([
+      'namespace octollm-production: label pod-security.kubernetes.io/enforce is "Restricted", not a level (privileged, baseline, restricted)',
+      'namespace octollm-production: label pod-security.kubernetes.io/enforce-version is "1.36", not a version ("latest" or "v1.<minor>", e.g. v1.36)',
+      'namespace octollm-production: label pod-security.kubernetes.io/audit-version is "v1.036", not a version ("latest" or "v1.<minor>", e.g. v1.36)',
+      "namespace octollm-production: label pod-security.kubernetes.io/enforcing is not a Pod Security Admission label (known: enforce, enforce-version, audit, audit-version, warn, warn-version), so it does nothing",
     ]);
   });
 
