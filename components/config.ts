@@ -645,6 +645,24 @@ const backups = z.strictObject({
       region: z.string().min(1),
       credentialsSecret: dnsLabel,
     }),
+    monitor: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .describe(
+            "with `operators.velero.install: false`, a ServiceMonitor (system namespace) scraping the pre-installed Velero's metrics Service in `operators.velero.namespace`, so the Velero backup alerts have data; an installed Velero brings its own",
+          ),
+        serviceLabels: z
+          .record(z.string().min(1), z.string())
+          .describe(
+            "labels of Velero's metrics Service (the vmware-tanzu chart: `app.kubernetes.io/name: velero`, `app.kubernetes.io/instance: <release>`)",
+          ),
+        port: z
+          .string()
+          .min(1)
+          .describe("name of the metrics port of that Service (the chart's: `http-monitoring`)"),
+      })
+      .describe("scraping a Velero this program does not install"),
   }),
   postgres: z.strictObject({
     schedule: cron.describe("base backup (CNPG ScheduledBackup) or pg_dump schedule"),

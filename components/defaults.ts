@@ -339,6 +339,12 @@ export const PRODUCTION_DEFAULTS = {
         region: "us-east-1",
         credentialsSecret: "velero-credentials",
       },
+      // The vmware-tanzu chart's metrics Service (templates/service.yaml at 10.1.0).
+      monitor: {
+        enabled: true,
+        serviceLabels: { "app.kubernetes.io/name": "velero" } as Record<string, string>,
+        port: "http-monitoring",
+      },
     },
     postgres: {
       schedule: daily(1),

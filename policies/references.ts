@@ -235,14 +235,17 @@ function checkServiceMonitor(
     namespaceSelector?: { matchNames?: string[]; any?: boolean };
     endpoints?: { port?: string; targetPort?: number | string }[];
   };
+  const targetNamespaces = spec.namespaceSelector?.matchNames ?? [sm.namespace];
   const services = index
     .of(TYPES.service)
-    .filter((s) =>
-      spec.namespaceSelector?.any
-        ? true
-        : (spec.namespaceSelector?.matchNames ?? [sm.namespace]).includes(s.namespace),
-    )
+    .filter((s) => (spec.namespaceSelector?.any ? true : targetNamespaces.includes(s.namespace)))
     .filter((s) => selectorMatches(spec.selector ?? {}, metaOf(s.props).labels ?? {}));
+  // Like NetworkPolicy peers: Services in namespaces the stack does not declare (a pre-installed
+  // Velero's) cannot be judged offline.
+  const unjudgeable =
+    !spec.namespaceSelector?.any &&
+    targetNamespaces.every((ns) => ns !== undefined && !index.namespaces.has(ns));
+  if (services.length === 0 && unjudgeable) return;
   if (services.length === 0) {
     report(
       `${sm.label}: selector ${describeSelector(spec.selector)} matches no Service's labels`,

@@ -21,6 +21,7 @@
  */
 import type { PlatformConfig } from "../config";
 import { armObjectName } from "../arms";
+import { veleroScheduleName } from "../backups/velero";
 
 export type Severity = "critical" | "warning";
 
@@ -79,11 +80,6 @@ function sel(metric: string, ...matchers: string[]): string {
 
 const eq = (label: string, value: string) => `${label}=${q(value)}`;
 const re = (label: string, value: string) => `${label}=~${q(value)}`;
-
-/** Velero Schedules of this stack (the backups tier names them `octollm-<environment>...`). */
-export function veleroSchedulePattern(config: PlatformConfig): string {
-  return `octollm-${config.environment}.*`;
-}
 
 /**
  * The alert groups of a stack. Alerts about parts a stack does not run are left out (no
@@ -198,20 +194,33 @@ export function alertGroups(config: PlatformConfig): RuleGroup[] {
       ),
     );
   }
-  if (config.dataStores.postgres.synchronousReplicas > 0) {
-    // cnpg_collector_sync_replicas{value="expected"} is what synchronous_standby_names asks for,
-    // {value="observed"} the synchronous standbys pg_stat_replication shows (on the primary).
+  const syncStandbys = config.dataStores.postgres.synchronousReplicas;
+  if (syncStandbys > 0) {
+    // Standbys actually streaming from the primary, against the synchronous count commits wait
+    // for. NOT cnpg_collector_sync_replicas: in CloudNativePG 1.27 its only value, "observed",
+    // is the number parsed from synchronous_standby_names (`ANY n (...)`), which the operator
+    // writes from the Cluster spec whatever the standbys' health, and there is no "expected"
+    // series at all: a comparison of the two can never fire. cnpg_pg_replication_* comes from
+    // the operator's default monitoring queries: streaming_replicas is count(*) of
+    // pg_stat_replication, in_recovery is 0 only on the primary. No primary reporting (failover
+    // in progress, primary down) counts as 0 connected standbys: commits cannot complete then
+    // either.
+    const primary = `(${pg("cnpg_pg_replication_in_recovery")} == 0)`;
     dataStores.push(
       rule(
         "PostgresSyncStandbysMissing",
         "critical",
-        `max by (namespace) (${pg("cnpg_collector_sync_replicas", eq("value", "observed"))})
-  < max by (namespace) (${pg("cnpg_collector_sync_replicas", eq("value", "expected"))})`,
+        `(
+  max(${pg("cnpg_pg_replication_streaming_replicas")} and on (namespace, pod) ${primary})
+  or vector(0)
+) < ${syncStandbys}`,
         "5m",
-        "Postgres in {{ $labels.namespace }} has fewer synchronous standbys than required",
-        `Fewer synchronous standbys are connected than the ${config.dataStores.postgres.synchronousReplicas} required: commits wait for a standby (or, with preferred durability, are no longer replicated synchronously).`,
+        `Postgres in ${ws} has {{ $value }} standbys streaming, ${syncStandbys} synchronous required`,
+        `The primary sees fewer streaming standbys than the ${syncStandbys} synchronous standbys every commit waits for (dataDurability required): writes block until a standby reconnects. No primary reporting at all counts as none.`,
       ),
     );
+    // A vector(0) fallback has no labels to take the namespace from.
+    dataStores[dataStores.length - 1].labels.namespace = ws;
   }
   dataStores.push(
     // redis_up is the exporter's view of its Redis; `up` catches a pod (exporter) that is gone.
@@ -390,27 +399,45 @@ or (time() - ${sel("kube_cronjob_created", ns, cron)} > ${maxAge})
   }
 
   if (config.backups.velero.enabled) {
-    const schedule = re("schedule", veleroSchedulePattern(config));
+    // Velero labels its metrics with the Schedule's name; the backups tier creates exactly one.
+    // Equality, not a regex: absent() then carries the schedule label into the alert.
+    const scheduleName = veleroScheduleName(config);
+    const schedule = eq("schedule", scheduleName);
+    const lastSuccessful = sel("velero_backup_last_successful_timestamp", schedule);
+    // Silence is not success. Nothing scrapes Velero unless the chart's ServiceMonitor (install:
+    // true) or the program's (monitors.ts, install: false) is there and works; and Velero only
+    // exports a schedule it knows (velero_backup_attempt_total is initialised to 0 when the
+    // schedule controller first sees it). So both alerts also fire when the series are missing.
     rules.push(
       {
         alert: "BackupFailed",
-        expr: `sum by (schedule) (increase(${sel("velero_backup_failure_total", schedule)}[1h])) > 0`,
+        expr: `sum by (schedule) (increase(${sel("velero_backup_failure_total", schedule)}[1h])) > 0
+or absent(${sel("velero_backup_attempt_total", schedule)})`,
+        // Long enough for a fresh Velero/Prometheus to be scraped once; a failure counted by
+        // increase(…[1h]) keeps the condition true for about an hour, so it still fires.
+        for: "15m",
         labels: { severity: "warning", ...env, store: "velero" },
         annotations: annotations(
           "BackupFailed",
-          "Velero backup of schedule {{ $labels.schedule }} failed",
-          "A Velero backup of {{ $labels.schedule }} failed in the last hour. `velero backup describe --details` on the newest backup shows why.",
+          "Velero backup of schedule {{ $labels.schedule }} failed, or Velero reports nothing about it",
+          "A Velero backup of {{ $labels.schedule }} failed in the last hour (`velero backup describe --details` on the newest backup shows why), or Prometheus has no velero_backup_attempt_total for the schedule: Velero is not scraped (its ServiceMonitor, the backups.velero.monitor labels) or does not know the Schedule.",
         ),
       },
       {
         alert: "BackupTooOld",
-        expr: `time() - max by (schedule) (${sel("velero_backup_last_successful_timestamp", schedule)}) > ${maxAge}`,
+        // Too old, or never seen a success although the stack (its workloads namespace, created
+        // by the first `up`) is older than the limit: the schedule should have run by then.
+        expr: `time() - max by (schedule) (${lastSuccessful}) > ${maxAge}
+or (
+  absent(${lastSuccessful})
+  and on () (time() - max(${sel("kube_namespace_created", ns)}) > ${maxAge})
+)`,
         for: "10m",
         labels: { severity: "critical", ...env, store: "velero" },
         annotations: annotations(
           "BackupTooOld",
           `Newest successful Velero backup of {{ $labels.schedule }} is older than ${hours}h`,
-          `Velero has not completed a backup of {{ $labels.schedule }} for more than ${hours} hours (or never).`,
+          `Velero has not completed a backup of {{ $labels.schedule }} for more than ${hours} hours, or Prometheus has never seen one (Velero not scraped, or no backup succeeded) although the stack is older than that.`,
         ),
       },
     );

@@ -318,13 +318,17 @@ export function dataStoresDashboard(config: PlatformConfig): Dashboard {
     queries: [[`sum(${pg("cnpg_collector_up")})`, "up"]],
   });
   l.panel({
-    title: "Synchronous standbys",
+    // Standbys streaming from the primary (pg_stat_replication); cnpg_collector_sync_replicas
+    // only repeats synchronous_standby_names (see the PostgresSyncStandbysMissing alert).
+    title: "Standbys streaming",
     type: "stat",
     unit: "short",
     width: 6,
     queries: [
-      [`max(${pg("cnpg_collector_sync_replicas", ', value="observed"')})`, "observed"],
-      [`max(${pg("cnpg_collector_sync_replicas", ', value="expected"')})`, "expected"],
+      [
+        `max(${pg("cnpg_pg_replication_streaming_replicas")} and on (pod) (${pg("cnpg_pg_replication_in_recovery")} == 0))`,
+        "streaming",
+      ],
     ],
   });
   l.panel({

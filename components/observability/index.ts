@@ -23,7 +23,7 @@ import { instanceName, standardLabels } from "../k8s/labels";
 import { nodePeers, tcp } from "../network-flows";
 import { alertGroups } from "./alerts";
 import { dashboards } from "./dashboards";
-import { MONITORING_API, SCRAPE_INTERVAL, monitorSpecs } from "./monitors";
+import { MONITORING_API, SCRAPE_INTERVAL, monitorSpecs, veleroServiceMonitor } from "./monitors";
 import {
   ALERTMANAGER_CONFIG_SECRET,
   DASHBOARD_LABEL,
@@ -133,6 +133,20 @@ export class Observability extends pulumi.ComponentResource {
             kind: m.object.kind,
             metadata: { ...m.object.metadata, namespace: namespaces[m.namespaceRole] },
             spec: m.object.spec,
+          },
+          crdOpts,
+        );
+      }
+
+      const velero = veleroServiceMonitor(config);
+      if (velero) {
+        new k8s.apiextensions.CustomResource(
+          `${name}-sm-velero`,
+          {
+            apiVersion: velero.apiVersion,
+            kind: velero.kind,
+            metadata: { ...velero.metadata, namespace: namespaces.system },
+            spec: velero.spec,
           },
           crdOpts,
         );

@@ -171,3 +171,51 @@ export function monitorSpecs(config: PlatformConfig): MonitorSpec[] {
     ),
   ];
 }
+
+/** Name of the ServiceMonitor of a pre-installed Velero (system namespace). */
+export const VELERO_MONITOR = "velero";
+/** The job label of Velero's metrics (the chart's own ServiceMonitor yields the same). */
+export const VELERO_JOB = "velero";
+
+/**
+ * The ServiceMonitor of a Velero this program does not install (`operators.velero.install:
+ * false`), when the stack backs up with Velero and runs monitoring: without it nothing scrapes
+ * Velero and `velero_backup_*` does not exist. An installed Velero brings the chart's own
+ * ServiceMonitor instead (velero.ts), so the two never double-scrape.
+ *
+ * It lives in the stack's system namespace (an object the stack owns, nothing written into
+ * Velero's namespace, no clash between stacks) and selects across namespaces with
+ * `namespaceSelector.matchNames`: the Velero namespace is one the stack's Prometheus watches
+ * (stack-chart.ts watchedNamespaces), and its egress policy already reaches it.
+ */
+export function veleroServiceMonitor(config: PlatformConfig): MonitorSpec["object"] | undefined {
+  const v = config.backups.velero;
+  if (
+    !config.observability.enabled ||
+    !config.backups.enabled ||
+    !v.enabled ||
+    !v.monitor.enabled ||
+    config.operators.velero.install
+  ) {
+    return undefined;
+  }
+  return {
+    apiVersion: MONITORING_API,
+    kind: "ServiceMonitor",
+    metadata: { name: VELERO_MONITOR, labels: monitorLabels(config, VELERO_MONITOR) },
+    spec: {
+      namespaceSelector: { matchNames: [config.operators.velero.namespace] },
+      selector: { matchLabels: { ...v.monitor.serviceLabels } },
+      endpoints: [
+        {
+          port: v.monitor.port,
+          path: "/metrics",
+          scheme: "http",
+          interval: SCRAPE_INTERVAL,
+          scrapeTimeout: SCRAPE_TIMEOUT,
+          relabelings: jobRelabel(VELERO_JOB),
+        },
+      ],
+    },
+  };
+}

@@ -229,30 +229,55 @@ export function alertCases(config: PlatformConfig): AlertCase[] {
       expected: [],
     },
   );
-  const sync = (pod: string, value: string, n: number) =>
-    s("cnpg_collector_sync_replicas", pg(pod, { value }), `${n}x20`);
+  // What CloudNativePG 1.27 really exports: streaming_replicas = count(*) of pg_stat_replication
+  // on every instance (0 on a standby), in_recovery 0 on the primary only, and
+  // cnpg_collector_sync_replicas{value="observed"} = the n of synchronous_standby_names, which
+  // the operator keeps at the configured number while the standbys are down.
   const want = config.dataStores.postgres.synchronousReplicas;
+  const standbys = config.dataStores.postgres.instances - 1;
+  const instance = (pod: string, primary: boolean, streaming: number, minutes = 20) => [
+    s("cnpg_pg_replication_in_recovery", pg(pod), `${primary ? 0 : 1}x${minutes}`),
+    s("cnpg_pg_replication_streaming_replicas", pg(pod), `${streaming}x${minutes}`),
+    s("cnpg_collector_sync_replicas", pg(pod, { value: "observed" }), `${want}x${minutes}`),
+  ];
   cases.push(
     {
       alert: "PostgresSyncStandbysMissing",
-      name: "fewer observed synchronous standbys than expected for 5m fires",
-      series: [
-        sync("postgres-1", "expected", want),
-        sync("postgres-1", "observed", want - 1),
-        sync("postgres-2", "expected", want),
-        sync("postgres-2", "observed", 0),
-      ],
+      name: "standbys down (synchronous_standby_names still lists them) for 5m fires",
+      series: [...instance("postgres-1", true, want - 1), ...instance("postgres-2", false, 0)],
       evalTime: "10m",
-      expected: [{ labels: { namespace: ws } }],
+      expected: [{ labels: {}, value: want - 1 }],
     },
     {
       alert: "PostgresSyncStandbysMissing",
-      name: "the primary observing every expected standby stays silent (standbys report 0)",
+      name: "no primary reporting for 5m (only a standby scraped) fires",
+      series: instance("postgres-2", false, 0),
+      evalTime: "10m",
+      expected: [{ labels: {}, value: 0 }],
+    },
+    {
+      alert: "PostgresSyncStandbysMissing",
+      name: "every standby streaming from the primary stays silent (standbys report 0 themselves)",
       series: [
-        sync("postgres-1", "expected", want),
-        sync("postgres-1", "observed", want),
-        sync("postgres-2", "expected", want),
-        sync("postgres-2", "observed", 0),
+        ...instance("postgres-1", true, Math.max(want, standbys)),
+        ...instance("postgres-2", false, 0),
+        // another stack's primary without standbys is irrelevant
+        s("cnpg_pg_replication_in_recovery", { ...pg("postgres-1"), namespace: other }, "0x20"),
+        s(
+          "cnpg_pg_replication_streaming_replicas",
+          { ...pg("postgres-1"), namespace: other },
+          "0x20",
+        ),
+      ],
+      evalTime: "10m",
+      expected: [],
+    },
+    {
+      alert: "PostgresSyncStandbysMissing",
+      name: "a standby down for less than 5m (a restart) stays silent",
+      series: [
+        s("cnpg_pg_replication_in_recovery", pg("postgres-1"), "0x20"),
+        s("cnpg_pg_replication_streaming_replicas", pg("postgres-1"), `${want}x6 0x3 ${want}x10`),
       ],
       evalTime: "10m",
       expected: [],
@@ -600,24 +625,58 @@ function backupCases(config: PlatformConfig): AlertCase[] {
     const schedule = `octollm-${config.environment}-daily`;
     const velero = (metric: string, sched: string, values: string) =>
       s(metric, { job: "velero", namespace: "velero", schedule: sched }, values);
+    // What Velero 1.16 exports for a schedule it knows, before any backup: the counters at 0
+    // (InitSchedule), and no last_successful_timestamp until a backup of it completed.
+    const known = (sched: string, minutes: number) => [
+      velero("velero_backup_attempt_total", sched, `0x${minutes}`),
+      velero("velero_backup_failure_total", sched, `0x${minutes}`),
+    ];
+    // The stack's workloads namespace, created `ageSeconds` before the test's time 0.
+    const stackCreated = (ageSeconds: number) =>
+      s(
+        "kube_namespace_created",
+        { job: "kube-state-metrics", namespace: ws },
+        `${-ageSeconds}x40`,
+      );
     cases.push(
       {
         alert: "BackupFailed",
         store: "velero",
         name: "a failed Velero backup of this stack's schedule fires",
-        series: [velero("velero_backup_failure_total", schedule, "0x30 1x30")],
-        evalTime: "40m",
+        series: [
+          velero("velero_backup_attempt_total", schedule, "0x30 1x30"),
+          velero("velero_backup_failure_total", schedule, "0x30 1x30"),
+        ],
+        evalTime: "50m",
         expected: [{ labels: { schedule } }],
       },
       {
         alert: "BackupFailed",
         store: "velero",
-        name: "no failure, or another stack's failed schedule, stays silent",
+        name: "no Velero metric at all (Velero not scraped) for 15m fires",
+        series: [stackCreated(0), s("up", { namespace: ws, job: "orchestrator" }, "1x30")],
+        evalTime: "20m",
+        expected: [{ labels: { schedule } }],
+      },
+      {
+        alert: "BackupFailed",
+        store: "velero",
+        name: "Velero scraped but another stack's schedule only (ours unknown to it) fires",
+        series: known("octollm-other-daily", 30),
+        evalTime: "20m",
+        expected: [{ labels: { schedule } }],
+      },
+      {
+        alert: "BackupFailed",
+        store: "velero",
+        name: "no failure, another stack's failed schedule, or metrics missing for under 15m, stay silent",
         series: [
-          velero("velero_backup_failure_total", schedule, "0x60"),
+          velero("velero_backup_attempt_total", schedule, "_x8 0x52"),
+          velero("velero_backup_failure_total", schedule, "_x8 0x52"),
+          velero("velero_backup_attempt_total", "octollm-other-daily", "0x30 1x30"),
           velero("velero_backup_failure_total", "octollm-other-daily", "0x30 1x30"),
         ],
-        evalTime: "40m",
+        evalTime: "50m",
         expected: [],
       },
       {
@@ -625,6 +684,7 @@ function backupCases(config: PlatformConfig): AlertCase[] {
         store: "velero",
         name: "newest successful Velero backup older than the limit fires",
         series: [
+          ...known(schedule, 20),
           velero("velero_backup_last_successful_timestamp", schedule, `${-maxAge - 1000}x20`),
         ],
         evalTime: "15m",
@@ -633,8 +693,31 @@ function backupCases(config: PlatformConfig): AlertCase[] {
       {
         alert: "BackupTooOld",
         store: "velero",
-        name: "a recent Velero backup stays silent",
-        series: [velero("velero_backup_last_successful_timestamp", schedule, "0x20")],
+        name: `no Velero metric at all, in a stack older than ${maxAge / 3600}h, fires`,
+        series: [stackCreated(maxAge + 1000)],
+        evalTime: "15m",
+        expected: [{ labels: { schedule } }],
+      },
+      {
+        alert: "BackupTooOld",
+        store: "velero",
+        name: "a recent Velero backup, and a new stack whose schedule has not run yet, stay silent",
+        series: [
+          velero("velero_backup_last_successful_timestamp", schedule, "0x20"),
+          s(
+            "kube_namespace_created",
+            { job: "kube-state-metrics", namespace: "someone-elses-namespace" },
+            `${-maxAge - 1000}x20`,
+          ),
+        ],
+        evalTime: "15m",
+        expected: [],
+      },
+      {
+        alert: "BackupTooOld",
+        store: "velero",
+        name: "a brand-new stack without any Velero metric yet stays silent",
+        series: [stackCreated(3600)],
         evalTime: "15m",
         expected: [],
       },

@@ -12,7 +12,9 @@ import {
   prometheusStackValues,
   retentionSize,
 } from "../../components/observability/stack-chart";
+import { VELERO_MONITOR, veleroServiceMonitor } from "../../components/observability/monitors";
 import { collectorConfig, tracingEnv } from "../../components/observability/tracing";
+import { veleroChartValues } from "../../components/backups/velero";
 import { loadStackConfig } from "../../scripts/offline";
 import { validateObjects } from "../../scripts/validate";
 import type { KubernetesObject } from "../harness";
@@ -218,9 +220,12 @@ describe.each(STACKS)("monitors, rules and dashboards on %s", (stack) => {
       (o) => o.apiVersion === "monitoring.coreos.com/v1",
     );
     // a ServiceMonitor per arm, orchestrator, reflex layer, 3 PodMonitors, the PrometheusRule,
-    // and the collector's ServiceMonitor with tracing
+    // the collector's ServiceMonitor with tracing, and the pre-installed Velero's
     expect(objects.length).toBe(
-      config.arms.length + 6 + (config.observability.tracing.enabled ? 1 : 0),
+      config.arms.length +
+        6 +
+        (config.observability.tracing.enabled ? 1 : 0) +
+        (veleroServiceMonitor(config) ? 1 : 0),
     );
     const result = await validateObjects(objects);
     expect(result.errors).toEqual([]);
@@ -230,7 +235,7 @@ describe.each(STACKS)("monitors, rules and dashboards on %s", (stack) => {
   it("monitors every service and store, selecting real Services/pods by label and port name", async () => {
     const objects = await objectsOf(stack, overrides);
     const sms = ofKind(objects, "ServiceMonitor").filter(
-      (m) => m.metadata.name !== "otel-collector",
+      (m) => m.metadata.name !== "otel-collector" && m.metadata.name !== VELERO_MONITOR,
     );
     expect(sms.map((m) => m.metadata.name).sort()).toEqual(
       ["orchestrator", "reflex-layer", ...config.arms.map((a) => `${a.name}-arm`)].sort(),
@@ -333,6 +338,55 @@ describe.each(STACKS)("monitors, rules and dashboards on %s", (stack) => {
     for (const arm of config.arms) {
       expect(overview.panels.map((p: any) => p.title)).toContain(`${arm.name}-arm`);
     }
+  });
+});
+
+describe("Velero metrics (the velero_backup_* alerts need a scrape)", () => {
+  it("scrapes a pre-installed Velero (install: false) from the system namespace by the chart's Service labels", async () => {
+    const config = cfg("production");
+    expect(config.operators.velero.install).toBe(false);
+    expect(config.backups.velero.enabled).toBe(true);
+    const objects = await objectsOf("production");
+    const sm = findObject(
+      objects,
+      "ServiceMonitor",
+      VELERO_MONITOR,
+      config.namespaces.system,
+    ) as any;
+    expect(sm.spec.namespaceSelector).toEqual({ matchNames: [config.operators.velero.namespace] });
+    // The vmware-tanzu chart 10.1.0 metrics Service: labels app.kubernetes.io/name (velero) and
+    // app.kubernetes.io/instance (the release), port `http-monitoring` 8085.
+    expect(sm.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "velero" });
+    expect(sm.spec.endpoints[0].port).toBe("http-monitoring");
+    expect(sm.spec.endpoints[0].relabelings).toEqual([
+      { action: "replace", targetLabel: "job", replacement: "velero" },
+    ]);
+    const result = await validateObjects([sm]);
+    expect(result.errors).toEqual([]);
+  });
+
+  it("an installed Velero brings the chart's ServiceMonitor instead; monitor.enabled false leaves it out", () => {
+    const installed = cfg("production", {
+      "octollm:operators": {
+        ...cfg("production").operators,
+        velero: { ...cfg("production").operators.velero, install: true },
+      },
+    });
+    expect(veleroServiceMonitor(installed)).toBeUndefined();
+    expect(veleroChartValues(installed)).toMatchObject({
+      metrics: { enabled: true, serviceMonitor: { enabled: true } },
+    });
+    const off = cfg("production", {
+      "octollm:backups": {
+        ...cfg("production").backups,
+        velero: {
+          ...cfg("production").backups.velero,
+          monitor: { ...cfg("production").backups.velero.monitor, enabled: false },
+        },
+      },
+    });
+    expect(veleroServiceMonitor(off)).toBeUndefined();
+    expect(veleroServiceMonitor(cfg("production"))).toBeDefined();
   });
 });
 

@@ -101,6 +101,57 @@ describe("the tests can fail", () => {
     expect(result.output).toMatch(/FAILED/);
   });
 
+  it("the former sync-standby rule (cnpg_collector_sync_replicas) never fires with standbys down; ours does", () => {
+    const promtool = findPromtool();
+    if (!promtool) throw new Error(INSTALL_HINT);
+    const config = stackConfig("production");
+    const ours = ruleFor(alertGroups(config), { alert: "PostgresSyncStandbysMissing" });
+    const formerGroups = [
+      {
+        name: "former",
+        rules: [
+          {
+            ...ours,
+            expr: `max by (namespace) (cnpg_collector_sync_replicas{value="observed"})
+  < max by (namespace) (cnpg_collector_sync_replicas{value="expected"})`,
+          },
+        ],
+      },
+    ];
+    const standbysDown = alertCases(config).find(
+      (c) => c.alert === "PostgresSyncStandbysMissing" && c.name.startsWith("standbys down"),
+    )!;
+    expect(standbysDown.expected.length).toBeGreaterThan(0);
+    expect(runPromtool(promtool, formerGroups, [standbysDown]).status).not.toBe(0);
+    expect(runPromtool(promtool, alertGroups(config), [standbysDown]).status).toBe(0);
+  });
+
+  it("the former Velero rules stay silent when no Velero metric exists at all; ours fire", () => {
+    const promtool = findPromtool();
+    if (!promtool) throw new Error(INSTALL_HINT);
+    const config = stackConfig("production");
+    const groups = alertGroups(config);
+    const schedule = 'schedule=~"octollm-production.*"';
+    const former = {
+      BackupFailed: `sum by (schedule) (increase(velero_backup_failure_total{${schedule}}[1h])) > 0`,
+      BackupTooOld: `time() - max by (schedule) (velero_backup_last_successful_timestamp{${schedule}}) > ${config.observability.alerts.backupMaxAgeHours * 3600}`,
+    };
+    for (const alert of ["BackupFailed", "BackupTooOld"] as const) {
+      const absent = alertCases(config).find(
+        (c) => c.alert === alert && c.store === "velero" && c.name.startsWith("no Velero metric"),
+      )!;
+      expect(absent.expected.length, alert).toBeGreaterThan(0);
+      const formerGroups = [
+        {
+          name: "former",
+          rules: [{ ...ruleFor(groups, absent), expr: former[alert] }],
+        },
+      ];
+      expect(runPromtool(promtool, formerGroups, [absent]).status, alert).not.toBe(0);
+      expect(runPromtool(promtool, groups, [absent]).status, alert).toBe(0);
+    }
+  });
+
   it("the seed's cost rule would never fire on $15/hour (per-second rate), ours does", () => {
     const promtool = findPromtool();
     if (!promtool) throw new Error(INSTALL_HINT);

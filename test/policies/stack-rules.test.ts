@@ -321,6 +321,27 @@ describe("selectors-match", () => {
       ]);
   });
 
+  it("does not judge a ServiceMonitor into a namespace the stack does not declare, but does into its own", async () => {
+    const stack = clone(compliantStack());
+    const monitor = {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: { name: "velero", namespace: "octollm-production" },
+      spec: {
+        namespaceSelector: { matchNames: ["velero"] },
+        selector: { matchLabels: { "app.kubernetes.io/name": "velero" } },
+        endpoints: [{ port: "http-monitoring" }],
+      },
+    };
+    stack.push(rendered(monitor));
+    expect(messagesOf(await evaluate(stack), "selectors-match")).toEqual([]);
+    monitor.spec.namespaceSelector.matchNames = ["octollm-production"];
+    stack[stack.length - 1] = rendered(monitor);
+    expect(messagesOf(await evaluate(stack), "selectors-match")).toEqual([
+      "ServiceMonitor octollm-production/velero: selector app.kubernetes.io/name=velero matches no Service's labels",
+    ]);
+  });
+
   it("understands the CloudNativePG operator's pod labels", async () => {
     const stack = clone(compliantStack());
     stack.push(
