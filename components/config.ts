@@ -617,7 +617,7 @@ const objectStore = z.strictObject({
     .describe("bucket and prefix for base backups and WAL"),
   endpointURL: z.url().optional().describe("S3-compatible endpoint (MinIO, Ceph)"),
   credentialsSecret: dnsLabel.describe(
-    "existing Secret with the object store credentials (keys: docs/backups.md)",
+    "Secret with the object store credentials in static mode (keys: docs/backups.md)",
   ),
   serverName: dnsLabel
     .optional()
@@ -625,8 +625,55 @@ const objectStore = z.strictObject({
       "folder of this cluster inside destinationPath; default `postgres`. A cluster restored from the archive must write under a new name",
     ),
 });
+/**
+ * How backup workloads (CloudNativePG's instances for the WAL archive, Velero) authenticate to
+ * the object store: static keys in Secrets, or a workload identity bound to their
+ * ServiceAccounts (docs/backups.md#credentials). checkBackupCredentials() holds the rules.
+ */
+export const BACKUP_CREDENTIAL_MODES = [
+  "static",
+  "irsa",
+  "eksPodIdentity",
+  "gkeWorkloadIdentity",
+  "azureWorkloadIdentity",
+] as const;
+const backupCredentials = z.strictObject({
+  mode: z
+    .enum(BACKUP_CREDENTIAL_MODES)
+    .describe(
+      "static: keys in Secrets; irsa / eksPodIdentity (S3, aws), gkeWorkloadIdentity (gs://, gcp), azureWorkloadIdentity (https://, azure): no static keys",
+    ),
+  secrets: z
+    .enum(["program", "external"])
+    .describe(
+      "static mode: `program` makes the credential Secrets from octollm:secrets.backupCredentials; `external`: you create them after the first `up` (docs/operations.md#secrets)",
+    ),
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, "must be an IAM role ARN")
+    .optional()
+    .describe("irsa: the IAM role (ServiceAccount annotation eks.amazonaws.com/role-arn)"),
+  gcpServiceAccount: z
+    .string()
+    .regex(
+      /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[-a-z0-9]+\.iam\.gserviceaccount\.com$/,
+      "must be a Google service account email (name@project.iam.gserviceaccount.com)",
+    )
+    .optional()
+    .describe("gkeWorkloadIdentity: annotation iam.gke.io/gcp-service-account"),
+  azureClientId: z
+    .guid()
+    .optional()
+    .describe(
+      "azureWorkloadIdentity: the managed identity's client ID (azure.workload.identity/client-id)",
+    ),
+});
+
 const backups = z.strictObject({
   enabled: z.boolean().describe("database-native backups and the Velero schedule"),
+  credentials: backupCredentials.describe(
+    "how Postgres's WAL archive and Velero authenticate to the object store",
+  ),
   jobImage: image.describe("image with pg_dump, redis-cli and curl for the backup CronJobs"),
   jobResources: resources,
   storage: storage.describe("backup PVC for the dump CronJobs"),
@@ -689,6 +736,21 @@ const secrets = z.strictObject({
     .min(32, "must be at least 32 characters")
     .optional()
     .describe("JWT signing secret; generated when unset"),
+  backupCredentials: z
+    .strictObject({
+      postgres: z
+        .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().min(1))
+        .optional()
+        .describe(
+          "object store keys of the WAL archive (S3: ACCESS_KEY_ID, ACCESS_SECRET_KEY; GCS: gcsCredentials; Azure: AZURE_CONNECTION_STRING)",
+        ),
+      velero: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Velero's provider credentials file (key `cloud`)"),
+    })
+    .describe("backups.credentials mode static, secrets program: the Secrets' contents"),
   alerting: z
     .strictObject({
       pagerUrl: z.url().optional().describe("Alertmanager webhook for critical alerts"),
@@ -835,6 +897,110 @@ function checkRestore(ctx: z.RefinementCtx, c: PlatformInput): void {
   }
 }
 
+/** Keys the Postgres object-store Secret holds, by the archive's URL scheme (CNPG's names). */
+export function objectStoreSecretKeys(destinationPath: string): string[] {
+  if (destinationPath.startsWith("gs://")) return ["gcsCredentials"];
+  if (/^https?:\/\//.test(destinationPath)) return ["AZURE_CONNECTION_STRING"];
+  return ["ACCESS_KEY_ID", "ACCESS_SECRET_KEY"];
+}
+
+/** Whether the stack reads the Postgres object store (archiving, or recovering from it). */
+export function usesPostgresObjectStore(c: PlatformInput): boolean {
+  const store = c.backups.postgres.objectStore;
+  return (
+    store !== undefined &&
+    (c.backups.enabled || c.dataStores.postgres.restoreFrom?.objectStore === true)
+  );
+}
+
+const IDENTITY_NEEDS = {
+  irsa: { key: "roleArn", scheme: "s3://", provider: "aws" },
+  eksPodIdentity: { key: undefined, scheme: "s3://", provider: "aws" },
+  gkeWorkloadIdentity: { key: "gcpServiceAccount", scheme: "gs://", provider: "gcp" },
+  azureWorkloadIdentity: { key: "azureClientId", scheme: "https://", provider: "azure" },
+} as const;
+const IDENTITY_KEYS = ["roleArn", "gcpServiceAccount", "azureClientId"] as const;
+
+/**
+ * A credentials mode has what it needs: its identity key, an object store and a Velero provider
+ * of its cloud, the static Secrets' contents when the program makes them, and no Secret the
+ * program would need before it exists (issue: client-side create, AlreadyExists).
+ */
+function checkBackupCredentials(ctx: z.RefinementCtx, c: PlatformInput): void {
+  const cred = c.backups.credentials;
+  const at = ["backups", "credentials"];
+  const store = usesPostgresObjectStore(c) ? c.backups.postgres.objectStore : undefined;
+  const velero = c.operators.velero.install ? c.backups.velero.storageLocation : undefined;
+  if (cred.mode !== "static") {
+    const needs = IDENTITY_NEEDS[cred.mode];
+    for (const key of IDENTITY_KEYS) {
+      if (key === needs.key && cred[key] === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [...at, key],
+          message: `mode ${cred.mode} needs ${key}`,
+        });
+      if (key !== needs.key && cred[key] !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [...at, key],
+          message: `${key} belongs to another credentials mode, not ${cred.mode}${cred.mode === "eksPodIdentity" ? " (Pod Identity takes its role from the association: aws eks create-pod-identity-association)" : ""}`,
+        });
+    }
+    if (store && !store.destinationPath.startsWith(needs.scheme))
+      ctx.addIssue({
+        code: "custom",
+        path: ["backups", "postgres", "objectStore", "destinationPath"],
+        message: `credentials mode ${cred.mode} authenticates to ${needs.scheme} object stores only`,
+      });
+    if (velero && velero.provider !== needs.provider)
+      ctx.addIssue({
+        code: "custom",
+        path: ["backups", "velero", "storageLocation", "provider"],
+        message: `credentials mode ${cred.mode} works with Velero provider ${needs.provider} only`,
+      });
+    return;
+  }
+  for (const key of IDENTITY_KEYS)
+    if (cred[key] !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, key],
+        message: `${key} is for a workload-identity mode; mode static reads keys from Secrets`,
+      });
+  const given = c.secrets.backupCredentials;
+  if (cred.secrets === "program") {
+    if (store) {
+      const keys = given.postgres ? Object.keys(given.postgres) : [];
+      const needed = objectStoreSecretKeys(store.destinationPath);
+      const missing = needed.filter((k) => !keys.includes(k));
+      if (missing.length > 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["secrets", "backupCredentials", "postgres"],
+          message: `backups.credentials.secrets program needs the object store keys ${needed.join(", ")} (missing ${missing.join(", ")}): pulumi config set --secret --path 'octollm:secrets.backupCredentials.postgres.<KEY>' …`,
+        });
+    }
+    if (velero && !given.velero)
+      ctx.addIssue({
+        code: "custom",
+        path: ["secrets", "backupCredentials", "velero"],
+        message:
+          "backups.credentials.secrets program with operators.velero.install needs Velero's credentials file: pulumi config set --secret --path 'octollm:secrets.backupCredentials.velero' < credentials-velero",
+      });
+    return;
+  }
+  // external: the Secret must be creatable before something waits on it. Velero's pod mounts
+  // its Secret (not optional) and Pulumi awaits the Deployment, in a namespace this program
+  // creates: there is no moment to `kubectl create secret` in between.
+  if (velero)
+    ctx.addIssue({
+      code: "custom",
+      path: [...at, "secrets"],
+      message: `external Velero credentials cannot exist before the first up: the program creates namespace ${c.operators.velero.namespace} and awaits Velero, whose pod mounts the Secret; use secrets program (octollm:secrets.backupCredentials.velero), a workload-identity mode, or operators.velero.install false`,
+    });
+}
+
 export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx) => {
   // Arms: names and ports are identities (Service names, NetworkPolicy ports).
   const names = new Map<string, number>();
@@ -877,6 +1043,7 @@ export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx)
     });
   }
   checkRestore(ctx, c);
+  checkBackupCredentials(ctx, c);
 
   const redis = c.dataStores.redis;
   if (isQuantity(redis.resources.limits.memory)) {

@@ -324,6 +324,9 @@ export const PRODUCTION_DEFAULTS = {
   },
   backups: {
     enabled: true,
+    // Static keys in Secrets you create after the first `up` (docs/operations.md#secrets):
+    // what works without more config. `secrets: program` or a workload-identity mode is better.
+    credentials: { mode: "static", secrets: "external" },
     jobImage: { repository: "docker.io/octollm/backup-tools", tag: appVersion },
     // Limit/request ratios stay within the namespaces' LimitRange (4).
     jobResources: res("125m", "128Mi", "500m", "512Mi"),
@@ -358,7 +361,7 @@ export const PRODUCTION_DEFAULTS = {
     qdrant: { schedule: daily(3), retention: "7d" },
   },
   llm: { providers: ["openai", "anthropic"] },
-  secrets: { llmApiKeys: {}, alerting: {} },
+  secrets: { llmApiKeys: {}, backupCredentials: {}, alerting: {} },
 };
 
 export const STAGING_OVERRIDES = {

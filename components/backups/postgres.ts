@@ -30,6 +30,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
+import { usesPostgresObjectStore } from "../config";
+import { externalBackupSecrets } from "./credentials";
 import { standardLabels } from "../k8s/labels";
 import { secretEnv } from "../k8s/pod";
 import { resolvePodOptions } from "../k8s/pod-options";
@@ -48,13 +50,17 @@ const EXTERNAL_SECRETS_ANNOTATION = "octollm.io/external-secrets";
 /** Secrets the Cluster reads that the stack does not create: object store credentials, image pull secrets. */
 export function cnpgExternalSecrets(config: PlatformConfig): string[] {
   const store = config.backups.postgres.objectStore;
-  const archiving = config.backups.enabled && store !== undefined;
-  const recovering = config.dataStores.postgres.restoreFrom?.objectStore === true;
   const pullSecrets = resolvePodOptions(
     config.podDefaults,
     config.dataStores.postgres.pod,
   ).imagePullSecrets;
-  return [...(store && (archiving || recovering) ? [store.credentialsSecret] : []), ...pullSecrets];
+  // Object store keys only when you create them yourself: the program's own Secret is in the
+  // stack, and a workload identity reads no Secret at all.
+  const keys =
+    store && usesPostgresObjectStore(config) && externalBackupSecrets(config)
+      ? [store.credentialsSecret]
+      : [];
+  return [...keys, ...pullSecrets];
 }
 
 /** Annotations the Cluster carries for the policy pack (declared external Secrets). */

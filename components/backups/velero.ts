@@ -28,11 +28,19 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
 import { instanceName, standardLabels } from "../k8s/labels";
+import {
+  backupCredentialsSecret,
+  identityPodLabels,
+  identityServiceAccountAnnotations,
+  programMakesBackupSecrets,
+} from "./credentials";
 
 export const VELERO_REPO = "https://vmware-tanzu.github.io/helm-charts";
 export const VELERO_STORAGE_LOCATION = "default";
 /** Key of the credentials file in `backups.velero.storageLocation.credentialsSecret`. */
 export const VELERO_CREDENTIALS_KEY = "cloud";
+/** Velero's server ServiceAccount in a workload-identity mode (what the cloud IAM binds). */
+export const VELERO_SERVER_SERVICE_ACCOUNT = "velero-server";
 /** The non-root user of Velero's distroless images. */
 const VELERO_UID = 65532;
 
@@ -89,6 +97,40 @@ export function veleroScheduleObject(config: PlatformConfig) {
   };
 }
 
+/**
+ * How Velero authenticates (backups.credentials): static keys from the Secret named in config
+ * (the chart mounts its key `cloud` at /credentials; the program makes it with `secrets:
+ * program`), or a workload identity: no Secret (`useSecret: false`, so no volume waiting for
+ * one), the identity annotation on the chart's server ServiceAccount, Azure's pod label.
+ * Checked against the chart's values.yaml at 10.1.0 (serviceAccount.server.annotations,
+ * credentials.useSecret/existingSecret, podLabels).
+ */
+export function veleroCredentialValues(config: PlatformConfig): Record<string, unknown> {
+  if (config.backups.credentials.mode === "static") {
+    return {
+      credentials: {
+        useSecret: true,
+        existingSecret: config.backups.velero.storageLocation.credentialsSecret,
+      },
+    };
+  }
+  const annotations = identityServiceAccountAnnotations(config);
+  const podLabels = identityPodLabels(config);
+  return {
+    credentials: { useSecret: false },
+    // A fixed name (not the release-derived default) that IAM trust policies, GCP IAM bindings,
+    // Azure federated credentials and EKS Pod Identity associations can name.
+    serviceAccount: {
+      server: {
+        create: true,
+        name: VELERO_SERVER_SERVICE_ACCOUNT,
+        ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+      },
+    },
+    ...(Object.keys(podLabels).length > 0 ? { podLabels } : {}),
+  };
+}
+
 /** Values of the Velero chart: no hooks, restricted pods, the storage location from config. */
 export function veleroChartValues(config: PlatformConfig): Record<string, unknown> {
   const loc = config.backups.velero.storageLocation;
@@ -104,6 +146,11 @@ export function veleroChartValues(config: PlatformConfig): Record<string, unknow
     capabilities: { drop: ["ALL"] },
   };
   const regionConfig = loc.provider === "aws" ? { region: loc.region } : {};
+  // With GKE Workload Identity the gcp plugin signs download URLs as this account.
+  const bslConfig =
+    config.backups.credentials.mode === "gkeWorkloadIdentity"
+      ? { ...regionConfig, serviceAccount: config.backups.credentials.gcpServiceAccount }
+      : regionConfig;
   return {
     upgradeCRDs: false,
     cleanUpCRDs: false,
@@ -133,7 +180,7 @@ export function veleroChartValues(config: PlatformConfig): Record<string, unknow
       requests: { cpu: "100m", memory: "256Mi" },
       limits: { cpu: "1", memory: "1Gi" },
     },
-    credentials: { useSecret: true, existingSecret: loc.credentialsSecret },
+    ...veleroCredentialValues(config),
     configuration: {
       backupStorageLocation: [
         {
@@ -141,7 +188,7 @@ export function veleroChartValues(config: PlatformConfig): Record<string, unknow
           provider: loc.provider,
           bucket: loc.bucket,
           default: true,
-          config: regionConfig,
+          config: bslConfig,
         },
       ],
       volumeSnapshotLocation: [
@@ -201,6 +248,25 @@ export function velero(name: string, args: VeleroArgs, parent: pulumi.Resource):
           },
           // Deleting the namespace would delete every Backup object Velero tracks.
           { parent, protect: config.protectData, retainOnDelete: config.protectData },
+        ),
+      );
+    }
+    if (programMakesBackupSecrets(config)) {
+      // The chart's pod mounts this Secret: it exists before the chart (and after its namespace).
+      dependsOn.push(
+        backupCredentialsSecret(
+          `${name}-credentials`,
+          {
+            secretName: config.backups.velero.storageLocation.credentialsSecret,
+            namespace: op.namespace,
+            labels: standardLabels({
+              name: "velero",
+              component: "backup",
+              instance: instanceName(config.environment),
+            }),
+            data: { [VELERO_CREDENTIALS_KEY]: config.secrets.backupCredentials.velero ?? "" },
+          },
+          { parent, dependsOn: [...dependsOn] },
         ),
       );
     }

@@ -34,6 +34,15 @@ import type { Labels } from "../k8s/labels";
 import { llmEgress, policySpec, prometheusIngress, tcp } from "../network-flows";
 import { SECRET_NAMES } from "../secrets";
 import { cnpgClusterAnnotations } from "../backups/postgres";
+import {
+  backupCredentialsSecret,
+  cnpgObjectStoreCredentials,
+  identityEgress,
+  identityPodLabels,
+  identityServiceAccountAnnotations,
+  programMakesBackupSecrets,
+} from "../backups/credentials";
+import { usesPostgresObjectStore } from "../config";
 import type { DataStoreArgs } from "./common";
 import { clientPeers, dataOptions, requireSpread, storeIdentity } from "./common";
 
@@ -70,7 +79,7 @@ export function postgresBackupSpec(config: PlatformConfig): Record<string, unkno
     barmanObjectStore: {
       destinationPath: store.destinationPath,
       ...(store.endpointURL ? { endpointURL: store.endpointURL } : {}),
-      ...objectStoreCredentials(store.destinationPath, store.credentialsSecret),
+      ...cnpgObjectStoreCredentials(config, store.destinationPath, store.credentialsSecret),
       // A cluster restored from this archive writes under a new server name (config check).
       ...(store.serverName ? { serverName: store.serverName } : {}),
       // S3 server-side encryption whatever the bucket's default; WAL shipped two files at a
@@ -84,30 +93,6 @@ export function postgresBackupSpec(config: PlatformConfig): Record<string, unkno
 /** Server-side encryption is an S3 setting; GCS and Azure encrypt at rest on their own. */
 function s3Encryption(path: string): { encryption?: "AES256" } {
   return path.startsWith("s3://") ? { encryption: "AES256" } : {};
-}
-
-/**
- * Credentials of the object store from the existing Secret, keyed as CNPG's documentation
- * names them: ACCESS_KEY_ID/ACCESS_SECRET_KEY (S3), gcsCredentials (GCS),
- * AZURE_CONNECTION_STRING (Azure, https://).
- */
-function objectStoreCredentials(path: string, secret: string): Record<string, unknown> {
-  if (path.startsWith("gs://")) {
-    return {
-      googleCredentials: { applicationCredentials: { name: secret, key: "gcsCredentials" } },
-    };
-  }
-  if (/^https?:\/\//.test(path)) {
-    return {
-      azureCredentials: { connectionString: { name: secret, key: "AZURE_CONNECTION_STRING" } },
-    };
-  }
-  return {
-    s3Credentials: {
-      accessKeyId: { name: secret, key: "ACCESS_KEY_ID" },
-      secretAccessKey: { name: secret, key: "ACCESS_SECRET_KEY" },
-    },
-  };
 }
 
 /** initdb (a new, empty database) or recovery from a backup (`dataStores.postgres.restoreFrom`). */
@@ -142,7 +127,7 @@ function externalClusters(config: PlatformConfig): Record<string, unknown>[] | u
       barmanObjectStore: {
         destinationPath: store.destinationPath,
         ...(store.endpointURL ? { endpointURL: store.endpointURL } : {}),
-        ...objectStoreCredentials(store.destinationPath, store.credentialsSecret),
+        ...cnpgObjectStoreCredentials(config, store.destinationPath, store.credentialsSecret),
         // The folder the source cluster archived under (by default its name, `postgres`).
         serverName: restore.serverName ?? POSTGRES_CLUSTER_NAME,
         wal: { maxParallel: 4 },
@@ -240,6 +225,24 @@ export function postgresClusterSpec(
     // `postgres` too): the observability tier owns a PodMonitor on port `metrics` (9187).
     monitoring: { enablePodMonitor: false },
     ...(backup ? { backup } : {}),
+    ...clusterIdentityMetadata(config),
+  };
+}
+
+/**
+ * Workload identity for the object store (backups.credentials.mode): the annotation on the
+ * ServiceAccount the operator makes for the instances (`postgres`), and Azure's pod label,
+ * which CNPG passes to every object it makes through inheritedMetadata.
+ */
+function clusterIdentityMetadata(config: PlatformConfig): Record<string, unknown> {
+  if (!usesPostgresObjectStore(config)) return {};
+  const annotations = identityServiceAccountAnnotations(config);
+  const podLabels = identityPodLabels(config);
+  return {
+    ...(Object.keys(annotations).length > 0
+      ? { serviceAccountTemplate: { metadata: { annotations } } }
+      : {}),
+    ...(Object.keys(podLabels).length > 0 ? { inheritedMetadata: { labels: podLabels } } : {}),
   };
 }
 
@@ -304,6 +307,23 @@ export class Postgres extends pulumi.ComponentResource {
       );
     }
 
+    // Static keys from secret config (backups.credentials.secrets program): the Secret exists
+    // before the Cluster that reads it.
+    const store = config.backups.postgres.objectStore;
+    const credentials =
+      store && usesPostgresObjectStore(config) && programMakesBackupSecrets(config)
+        ? backupCredentialsSecret(
+            `${name}-object-store-credentials`,
+            {
+              secretName: store.credentialsSecret,
+              namespace,
+              labels,
+              data: config.secrets.backupCredentials.postgres ?? {},
+            },
+            { parent: this },
+          )
+        : undefined;
+
     this.cluster = new k8s.apiextensions.CustomResource(
       `${name}-cluster`,
       {
@@ -321,7 +341,10 @@ export class Postgres extends pulumi.ComponentResource {
       {
         parent: this,
         ...dataOptions(config),
-        ...(this.operatorChart ? { dependsOn: [this.operatorChart] } : {}),
+        dependsOn: [
+          ...(this.operatorChart ? [this.operatorChart] : []),
+          ...(credentials ? [credentials] : []),
+        ],
       },
     );
 
@@ -352,7 +375,7 @@ export class Postgres extends pulumi.ComponentResource {
               to: config.network.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })),
               ports: tcp(443, 6443),
             },
-            ...(archive ? [llmEgress(config)] : []),
+            ...(archive ? [llmEgress(config), ...identityEgress(config)] : []),
           ],
         ),
       },

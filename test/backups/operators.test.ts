@@ -24,7 +24,20 @@ const SCHEDULE_SCHEMA = JSON.parse(
   readFileSync(path.join(__dirname, "velero-schedule.schema.json"), "utf8"),
 ) as Schema;
 const CHART = "kubernetes:helm.sh/v4:Chart";
-const VELERO_INSTALL = { "octollm:operators": { velero: { install: true } } };
+/** Velero installed by the program, its static credentials from secret config (test values). */
+const PROGRAM_SECRETS = {
+  credentials: { secrets: "program" },
+};
+const VELERO_INSTALL = {
+  "octollm:operators": { velero: { install: true } },
+  "octollm:backups": PROGRAM_SECRETS,
+  "octollm:secrets": {
+    backupCredentials: {
+      postgres: { ACCESS_KEY_ID: "AKIATESTONLY", ACCESS_SECRET_KEY: "test-only-secret" },
+      velero: "[default]\naws_access_key_id=AKIATESTONLY\naws_secret_access_key=test-only\n",
+    },
+  },
+};
 
 async function schemaErrors(obj: unknown): Promise<string[]> {
   const r = await validateObjects([obj as never]);
@@ -136,7 +149,10 @@ describe("Velero installed by the program", () => {
     await expect(
       renderStack("production", {
         ...VELERO_INSTALL,
-        "octollm:backups": { velero: { storageLocation: { provider: "openstack" } } },
+        "octollm:backups": {
+          ...PROGRAM_SECRETS,
+          velero: { storageLocation: { provider: "openstack" } },
+        },
       }),
     ).rejects.toThrow(/no pinned Velero plugin/);
   });
