@@ -4,6 +4,7 @@
  * identity (IRSA, EKS Pod Identity, GKE / Azure Workload Identity) with no static key at all.
  */
 import { describe, expect, it } from "vitest";
+import { evaluatePolicies, loadPolicyConfig } from "../../policies/evaluate";
 import { validateObjects } from "../../scripts/validate";
 import type { KubernetesObject, StackRun } from "../harness";
 import {
@@ -264,5 +265,38 @@ describe("workload identity: no static keys, the identity on the ServiceAccounts
     expect(v.serviceAccount.server.annotations).toEqual({
       "azure.workload.identity/client-id": AZURE_ID,
     });
+  });
+});
+
+describe("every credentials mode passes the policy pack", () => {
+  it.each([
+    [
+      "static, program",
+      {
+        ...backups({ mode: "static", secrets: "program" }),
+        ...veleroOn(),
+        "octollm:secrets": { backupCredentials: { postgres: PG_KEYS, velero: VELERO_FILE } },
+      },
+    ],
+    ["irsa", { ...backups({ mode: "irsa", roleArn: ROLE }), ...veleroOn() }],
+    ["eksPodIdentity", backups({ mode: "eksPodIdentity" })],
+    ["gkeWorkloadIdentity", backups({ mode: "gkeWorkloadIdentity", gcpServiceAccount: GSA }, gcs)],
+  ])("%s: no mandatory violation in production", async (_mode, overrides) => {
+    const run = await renderStack("production", overrides);
+    const report = await evaluatePolicies(
+      run.resources.map((r) => ({
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: structuredClone(r.inputs),
+        ...(r.parent ? { parent: r.parent } : {}),
+      })),
+      loadPolicyConfig("production"),
+    );
+    expect(
+      report.violations
+        .filter((v) => v.enforcementLevel === "mandatory")
+        .map((v) => `${v.policy}: ${v.message}`),
+    ).toEqual([]);
   });
 });
