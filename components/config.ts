@@ -12,6 +12,7 @@ import { isSensitiveName } from "./k8s/sensitive";
 import { PRODUCTION_DEFAULTS, STAGING_OVERRIDES, DEV_OVERRIDES, newArmDefaults } from "./defaults";
 // Pod options (issue 14 item 11): schemas in their own module, one `pod` key per workload.
 import { appPodOptions, podOptions } from "./k8s/pod-options";
+import { limitRangeProblems } from "./resource-placements";
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -93,9 +94,7 @@ export const image = z.strictObject({
 });
 export type ImageConfig = z.infer<typeof image>;
 
-export function imageRef(i: ImageConfig): string {
-  return i.digest ? `${i.repository}:${i.tag}@${i.digest}` : `${i.repository}:${i.tag}`;
-}
+export { imageRef } from "./k8s/image";
 
 const computeResources = z.strictObject({ cpu, memory });
 export const resources = z
@@ -427,11 +426,20 @@ const quotaHard = z.strictObject({
   "requests.storage": storage.describe("sum of PVC requests"),
 });
 const limitRange = z.strictObject({
-  defaultRequest: computeResources.describe("request of a container that sets none"),
+  defaultRequest: computeResources.describe(
+    "request of a container that sets none; default / defaultRequest must respect maxLimitRequestRatio",
+  ),
   default: computeResources.describe("limit of a container that sets none"),
   maxLimitRequestRatio: z
     .strictObject({ cpu: z.number().min(1), memory: z.number().min(1) })
-    .describe("largest allowed limit / request per container"),
+    .describe(
+      "largest allowed limit / request per container; every pod of the stack and of the charts it installs is checked against it at parse time",
+    ),
+  min: computeResources
+    .partial()
+    .optional()
+    .describe("smallest request (and limit) a container may have"),
+  max: computeResources.partial().optional().describe("largest limit a container may have"),
 });
 const namespaceBudget = z.strictObject({
   quota: quotaHard.describe("ResourceQuota hard limits; policies check them at HPA maxima"),
@@ -1402,6 +1410,13 @@ export function parsePlatformConfig(
   const result = platformSchema.safeParse(merged);
   if (!result.success)
     throw new ConfigError(result.error.issues.map((i) => formatIssue(i, merged)));
+  // Needs the parsed config (chart values are built from it), so it runs after the schema; it
+  // still runs before anything is registered.
+  const limitProblems = limitRangeProblems(result.data);
+  if (limitProblems.length > 0)
+    throw new ConfigError(
+      limitProblems.map((p) => `octollm:${p.key}: got ${JSON.stringify(p.value)}; ${p.message}`),
+    );
   return deepFreeze(result.data);
 }
 

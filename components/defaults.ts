@@ -92,8 +92,10 @@ const budget = (
     pvcs: number;
     storage: string;
   },
+  // default / defaultRequest must respect maxLimitRequestRatio, or every container relying on the
+  // defaults (chart sidecars without resources) is rejected: 500m / 125m = 4.
   limitRange = {
-    defaultRequest: { cpu: "100m", memory: "128Mi" },
+    defaultRequest: { cpu: "125m", memory: "128Mi" },
     default: { cpu: "500m", memory: "512Mi" },
     maxLimitRequestRatio: { cpu: 4, memory: 4 },
   },
@@ -298,7 +300,8 @@ export const PRODUCTION_DEFAULTS = {
   observability: {
     enabled: true,
     prometheus: { retention: "30d", storage: "100Gi", resources: res("1", "4Gi", "2", "8Gi") },
-    grafana: { resources: res("100m", "256Mi", "500m", "512Mi") },
+    // limit/request ≤ 4 (the system namespace's LimitRange), like every chart value.
+    grafana: { resources: res("125m", "256Mi", "500m", "512Mi") },
     alertmanager: { resources: res("50m", "64Mi", "200m", "256Mi") },
     alerts: {
       errorRateRatio: 0.05,

@@ -107,6 +107,8 @@ export class Foundation extends pulumi.ComponentResource {
                 type: "Container",
                 default: { ...budget.limitRange.default },
                 defaultRequest: { ...budget.limitRange.defaultRequest },
+                ...(budget.limitRange.min ? { min: { ...budget.limitRange.min } } : {}),
+                ...(budget.limitRange.max ? { max: { ...budget.limitRange.max } } : {}),
                 maxLimitRequestRatio: {
                   cpu: String(budget.limitRange.maxLimitRequestRatio.cpu),
                   memory: String(budget.limitRange.maxLimitRequestRatio.memory),

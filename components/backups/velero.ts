@@ -176,8 +176,9 @@ export function veleroChartValues(config: PlatformConfig): Record<string, unknow
       seccompProfile: { type: "RuntimeDefault" },
     },
     containerSecurityContext: restricted,
+    // limit/request ≤ 4, so the chart also fits a namespace with the platform's LimitRange.
     resources: {
-      requests: { cpu: "100m", memory: "256Mi" },
+      requests: { cpu: "250m", memory: "256Mi" },
       limits: { cpu: "1", memory: "1Gi" },
     },
     ...veleroCredentialValues(config),

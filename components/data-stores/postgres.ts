@@ -26,7 +26,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
-import { imageRef } from "../config";
+import { imageRef } from "../k8s/image";
 import { standardLabels } from "../k8s/labels";
 import type { ResolvedPodOptions } from "../k8s/pod-options";
 import { resolvePodOptions } from "../k8s/pod-options";
@@ -246,6 +246,20 @@ function clusterIdentityMetadata(config: PlatformConfig): Record<string, unknown
   };
 }
 
+/** CloudNativePG operator chart values (its resources are checked by components/resource-placements.ts). */
+export function cnpgOperatorValues(): Record<string, unknown> {
+  return {
+    crds: { create: true },
+    config: { clusterWide: true },
+    monitoring: { podMonitorEnabled: false },
+    // limit/request ≤ 4, so the operator also fits a namespace with the platform's LimitRange.
+    resources: {
+      requests: { cpu: "125m", memory: "200Mi" },
+      limits: { cpu: "500m", memory: "512Mi" },
+    },
+  };
+}
+
 export class Postgres extends pulumi.ComponentResource {
   /** the CNPG Cluster (protected and retained with protectData) */
   public readonly cluster: k8s.apiextensions.CustomResource;
@@ -293,15 +307,7 @@ export class Postgres extends pulumi.ComponentResource {
           repositoryOpts: { repo: CNPG_REPO },
           // No value relies on a Helm hook (helm.v4.Chart skips them): the chart ships its CRDs
           // as templates and the operator makes its own webhook certificates.
-          values: {
-            crds: { create: true },
-            config: { clusterWide: true },
-            monitoring: { podMonitorEnabled: false },
-            resources: {
-              requests: { cpu: "100m", memory: "200Mi" },
-              limits: { cpu: "500m", memory: "512Mi" },
-            },
-          },
+          values: cnpgOperatorValues(),
         },
         { parent: this, dependsOn: [operatorNamespace] },
       );

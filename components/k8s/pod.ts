@@ -15,7 +15,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { HttpProbeConfig, ImageConfig, Resources } from "../config";
-import { imageRef } from "../config";
+import { imageRef } from "./image";
 import type { Labels } from "./labels";
 import type { PodExemption } from "./exemptions";
 import { EXEMPTION_ANNOTATION, exemptionAnnotation } from "./exemptions";

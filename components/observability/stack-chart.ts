@@ -11,6 +11,10 @@
  * - the CRD upgrade Job (a hook) stays disabled: CRDs come from the chart's `crds/` directory,
  *   which Pulumi applies before the other objects; upgrade them by bumping the chart version.
  *
+ * Every resources block here fits the system namespace's LimitRange (limit/request ≤ 4, after
+ * the LimitRange defaults fill what a block leaves out): parsePlatformConfig walks these values
+ * (components/resource-placements.ts) and rejects a config that breaks it.
+ *
  * Pod Security "restricted" (the system namespace enforces it): every pod the chart creates
  * runs as non-root with seccomp RuntimeDefault, no privilege escalation, all capabilities
  * dropped and, where the component allows it, a read-only root filesystem. node-exporter needs
@@ -173,10 +177,13 @@ export function prometheusStackValues(config: PlatformConfig): Record<string, un
       },
       tls: { enabled: false },
       podLabels,
-      resources: small("100m", "128Mi", "500m", "512Mi"),
+      resources: small("125m", "128Mi", "500m", "512Mi"),
       securityContext: restrictedPod(65534),
       containerSecurityContext: restrictedContainer(),
-      prometheusConfigReloader: { resources: small("10m", "32Mi", "100m", "64Mi") },
+      // Becomes the operator's --config-reloader-{cpu,memory}-{request,limit} flags: the
+      // config-reloader sidecar and init container of every Prometheus and Alertmanager pod.
+      // A missing field renders "0" (unset) and the LimitRange default fills it.
+      prometheusConfigReloader: { resources: small("25m", "32Mi", "100m", "64Mi") },
     },
 
     prometheus: {
@@ -242,7 +249,8 @@ export function prometheusStackValues(config: PlatformConfig): Record<string, un
         { name: "logs", mountPath: "/var/log/grafana" },
       ],
       sidecar: {
-        resources: small("20m", "64Mi", "100m", "128Mi"),
+        // Every sidecar container (dashboards, datasources) and its init variants.
+        resources: small("25m", "64Mi", "100m", "128Mi"),
         securityContext: restrictedContainer(),
         dashboards: {
           enabled: true,
