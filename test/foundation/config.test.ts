@@ -192,8 +192,8 @@ describe("bad input is rejected at parse time with key, value and what is allowe
       'octollm:orchestrator.resources.limits.cpu: got "2Gi"; must be a CPU quantity in cores or millicores, e.g. 500m, 0.5, 2',
     );
     expect(problem).not.toMatch(/\d(Ki|Mi|Gi)\b(?!")/);
-    // what a person means by a CPU passes
-    for (const cpu of ["2500m", "2.5", "3", 4])
+    // what a person means by a CPU passes (within the LimitRange's ratio 4 over the 500m request)
+    for (const cpu of ["1500m", "1.5", "2", 2])
       expect(
         configProblems({ "octollm:orchestrator": { resources: { limits: { cpu } } } }),
         String(cpu),
@@ -215,7 +215,8 @@ describe("bad input is rejected at parse time with key, value and what is allowe
         /^octollm:dataStores\.postgres\.storage: got "100"; must be a storage quantity with a unit/,
       ),
     );
-    for (const memory of ["3Gi", "2.5Gi", "3G"])
+    // (within the LimitRange's ratio 4 over the 512Mi request)
+    for (const memory of ["2Gi", "1.5Gi", "2G"])
       expect(
         configProblems({ "octollm:orchestrator": { resources: { limits: { memory } } } }),
         memory,
