@@ -147,6 +147,15 @@ describe("walking chart values (chartResourcePlacements)", () => {
   });
 });
 
+/** Staging with every chart the program can install (Velero on workload identity, no static keys). */
+const EVERY_OPERATOR = {
+  "octollm:ingress": { tls: { mode: "acme", acmeEmail: "ops@example.com" } },
+  "octollm:operators": { certManager: { install: true }, velero: { install: true } },
+  "octollm:backups": {
+    credentials: { mode: "irsa", roleArn: "arn:aws:iam::123456789012:role/octollm-backups" },
+  },
+};
+
 /** Every stack, plus dev with the monitoring stack and staging with every operator installed. */
 const CONFIGS: [string, () => PlatformConfig][] = [
   ...STACKS.map((s) => [s, () => configOf(s)] as [string, () => PlatformConfig]),
@@ -158,14 +167,7 @@ const CONFIGS: [string, () => PlatformConfig][] = [
         "octollm:operators": { prometheusStack: { install: true } },
       }),
   ],
-  [
-    "staging with every operator installed",
-    () =>
-      configOf("staging", {
-        "octollm:ingress": { tls: { mode: "acme", acmeEmail: "ops@example.com" } },
-        "octollm:operators": { certManager: { install: true }, velero: { install: true } },
-      }),
-  ],
+  ["staging with every operator installed", () => configOf("staging", EVERY_OPERATOR)],
 ];
 
 describe("the stacks' own configuration", () => {
@@ -199,10 +201,7 @@ describe("the stacks' own configuration", () => {
   });
 
   it("covers the program's own pods, each chart and the operator flags", () => {
-    const c = configOf("staging", {
-      "octollm:ingress": { tls: { mode: "acme", acmeEmail: "ops@example.com" } },
-      "octollm:operators": { certManager: { install: true }, velero: { install: true } },
-    });
+    const c = configOf("staging", EVERY_OPERATOR);
     const keys = new Set(resourcePlacements(c).map((p) => p.key));
     for (const key of [
       "orchestrator.resources",
