@@ -93,3 +93,46 @@ export function countByKind(objects: KubernetesObject[]): Record<string, number>
   for (const o of objects) counts[o.kind] = (counts[o.kind] ?? 0) + 1;
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
 }
+
+/**
+ * Charts that ship CRDs, cluster-wide webhooks or operators watching every namespace: one
+ * install per cluster, whatever the release name or namespace.
+ */
+export const CLUSTER_WIDE_CHARTS: ReadonlySet<string> = new Set([
+  "cloudnative-pg",
+  "cert-manager",
+  "kube-prometheus-stack",
+  "velero",
+]);
+
+/**
+ * What a stack would create that another stack in the same cluster could create too: every
+ * object by group/kind/namespace/name, every Helm release by namespace/name, and each
+ * cluster-wide operator chart by its name (its objects are not expanded offline). Under
+ * pulumi-kubernetes ≥ 4.29 creates are client-side: a second stack creating any of these fails
+ * with AlreadyExists (or, for an operator, runs a second one over the first one's CRDs).
+ */
+export function clusterIdentities(run: StackRun): string[] {
+  const objects = kubernetesObjects(run).map((o) => {
+    const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "core";
+    return `${group}/${o.kind} ${o.metadata.namespace ?? "(cluster)"}/${o.metadata.name ?? ""}`;
+  });
+  const charts = run.resources
+    .filter((r) => r.type === "kubernetes:helm.sh/v4:Chart")
+    .flatMap((r) => {
+      const i = r.inputs as { name?: string; chart?: string; namespace?: string };
+      const release = `helm release ${i.namespace ?? "default"}/${i.name ?? r.name}`;
+      return CLUSTER_WIDE_CHARTS.has(i.chart ?? "")
+        ? [release, `chart ${i.chart ?? ""} (CRDs, cluster-wide)`]
+        : [release];
+    });
+  return [...new Set([...objects, ...charts])];
+}
+
+/** The identities two stacks in one cluster would both create, sorted. */
+export function sharedClusterCollisions(a: StackRun, b: StackRun): string[] {
+  const mine = new Set(clusterIdentities(a));
+  return clusterIdentities(b)
+    .filter((id) => mine.has(id))
+    .sort();
+}

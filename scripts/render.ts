@@ -17,7 +17,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConfigError } from "../components/config";
+import { ConfigError, parsePlatformConfig } from "../components/config";
 import type { PolicyReport } from "../policies/evaluate";
 import {
   PolicyConfigError,
@@ -26,9 +26,22 @@ import {
   loadPolicyConfig,
 } from "../policies/evaluate";
 import type { HelmChartRelease } from "./manifests";
-import { countByKind, helmCharts, kubernetesObjects, toYaml } from "./manifests";
+import {
+  countByKind,
+  helmCharts,
+  kubernetesObjects,
+  sharedClusterCollisions,
+  toYaml,
+} from "./manifests";
 import type { StackRun } from "./offline";
-import { REPO_ROOT, StackFileError, UnknownStackError, listStacks, runStack } from "./offline";
+import {
+  REPO_ROOT,
+  StackFileError,
+  UnknownStackError,
+  listStacks,
+  loadStackConfig,
+  runStack,
+} from "./offline";
 import type { ValidationResult } from "./validate";
 import { validateObjects } from "./validate";
 
@@ -84,6 +97,36 @@ export async function renderStackReport(
     fs.writeFileSync(path.join(options.outDir, `${stack}.report.json`), `${reportJson(report)}\n`);
   }
   return { report, yaml, run };
+}
+
+/**
+ * Stacks rendered together that name the same kubeconfig context deploy into one cluster: each
+ * pair must not create the same object, Helm release or cluster-wide operator chart
+ * (docs/operations.md#two-stacks-one-cluster).
+ */
+export function sharedClusterProblems(runs: Map<string, StackRun>, root = REPO_ROOT): string[] {
+  const byCluster = new Map<string, string[]>();
+  for (const stack of runs.keys()) {
+    const context = parsePlatformConfig(loadStackConfig(stack, root)).kubernetes.context;
+    if (context === undefined) continue;
+    byCluster.set(context, [...(byCluster.get(context) ?? []), stack]);
+  }
+  const problems: string[] = [];
+  for (const [context, stacks] of byCluster) {
+    for (let i = 0; i < stacks.length; i++) {
+      for (let j = i + 1; j < stacks.length; j++) {
+        const clash = sharedClusterCollisions(
+          runs.get(stacks[i]) as StackRun,
+          runs.get(stacks[j]) as StackRun,
+        );
+        if (clash.length > 0)
+          problems.push(
+            `stacks ${stacks[i]} and ${stacks[j]} share kubernetes context ${context} and would both create: ${clash.join("; ")} (set operators.<name>.install: false on one; docs/operations.md#two-stacks-one-cluster)`,
+          );
+      }
+    }
+  }
+  return problems;
 }
 
 /**
@@ -287,10 +330,13 @@ export async function runCli(argv: string[], io: Io = PROCESS_IO): Promise<numbe
     root: cli.root,
   };
   const reports: StackReport[] = [];
+  const runs = new Map<string, StackRun>();
   for (const stack of cli.stacks) {
     if (!cli.json) io.stderr(`rendering ${stack}...\n`);
     try {
-      reports.push((await renderStackReport(stack, options)).report);
+      const rendered = await renderStackReport(stack, options);
+      reports.push(rendered.report);
+      runs.set(stack, rendered.run);
     } catch (error) {
       const problem = inputProblem(stack, error);
       if (problem === undefined) throw error;
@@ -300,10 +346,12 @@ export async function runCli(argv: string[], io: Io = PROCESS_IO): Promise<numbe
   }
   if (cli.json) io.stdout(`${reportJson(reports)}\n`);
   else io.stdout(`${summary(reports, options)}\n`);
+  const shared = sharedClusterProblems(runs, cli.root);
+  for (const problem of shared) io.stderr(`${problem}\n`);
   const failed = reports.some(
     (r) => mandatoryViolations(r).length > 0 || r.schema.errors.length > 0,
   );
-  return failed ? EXIT.violations : EXIT.ok;
+  return failed || shared.length > 0 ? EXIT.violations : EXIT.ok;
 }
 
 if (require.main === module) {

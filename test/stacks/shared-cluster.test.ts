@@ -7,36 +7,13 @@
  * release (namespace + release name) and, for the operator charts, their cluster-wide CRDs
  * and webhooks (one install per cluster, whatever the release name).
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { StackRun } from "../harness";
-import { helmCharts, kubernetesObjects, renderStack } from "../harness";
-
-/** Charts that ship CRDs / cluster-wide webhooks: one install per cluster. */
-const CLUSTER_WIDE_CHARTS = new Set([
-  "cloudnative-pg",
-  "cert-manager",
-  "kube-prometheus-stack",
-  "velero",
-]);
-
-/** Everything a stack would create that another stack in the same cluster could also create. */
-function clusterIdentities(run: StackRun): string[] {
-  const objects = kubernetesObjects(run).map((o) => {
-    const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "core";
-    return `${group}/${o.kind} ${o.metadata.namespace ?? "(cluster)"}/${o.metadata.name ?? ""}`;
-  });
-  const charts = helmCharts(run).flatMap((c) => {
-    const inputs = run.resources.find((r) => r.name === c.name)?.inputs as { name?: string };
-    const release = `helm release ${c.namespace ?? "default"}/${inputs.name ?? c.name}`;
-    return CLUSTER_WIDE_CHARTS.has(c.chart) ? [release, `chart ${c.chart} (CRDs)`] : [release];
-  });
-  return [...objects, ...charts];
-}
-
-function collisions(a: StackRun, b: StackRun): string[] {
-  const mine = new Set(clusterIdentities(a));
-  return [...new Set(clusterIdentities(b))].filter((id) => mine.has(id)).sort();
-}
+import { sharedClusterCollisions as collisions } from "../../scripts/manifests";
+import { sharedClusterProblems } from "../../scripts/render";
+import { kubernetesObjects, renderStack } from "../harness";
 
 /** The documented overlay of the second stack (docs/operations.md "Two stacks, one cluster"). */
 const SECOND_STACK = { "octollm:operators": { cloudnativePg: { install: false } } };
@@ -64,7 +41,7 @@ describe("two stacks in one cluster", () => {
   it("finds the collisions of two stacks with default operators (the guard can fail)", async () => {
     const [staging, dev] = await Promise.all([renderStack("staging"), renderStack("dev")]);
     expect(collisions(staging, dev)).toEqual([
-      "chart cloudnative-pg (CRDs)",
+      "chart cloudnative-pg (CRDs, cluster-wide)",
       "core/Namespace (cluster)/cnpg-system",
       "helm release cnpg-system/octollm-data-postgres-operator",
     ]);
@@ -75,6 +52,51 @@ describe("two stacks in one cluster", () => {
       renderStack("staging", SECOND_STACK),
       renderStack("production"),
     ]);
-    expect(collisions(production, staging)).toEqual(["chart kube-prometheus-stack (CRDs)"]);
+    expect(collisions(production, staging)).toEqual([
+      "chart kube-prometheus-stack (CRDs, cluster-wide)",
+    ]);
+  });
+
+  it("render reports stacks that name the same kubeconfig context and collide", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-shared-"));
+    for (const [stack, env] of [
+      ["dev", "dev"],
+      ["staging", "staging"],
+    ])
+      fs.writeFileSync(
+        path.join(root, `Pulumi.${stack}.yaml`),
+        `config:\n  octollm:environment: ${env}\n  octollm:kubernetes:\n    context: shared\n`,
+      );
+    const staging = await renderStack("staging");
+    expect(
+      sharedClusterProblems(
+        new Map([
+          ["staging", staging],
+          ["dev", await renderStack("dev")],
+        ]),
+        root,
+      ),
+    ).toEqual([
+      "stacks staging and dev share kubernetes context shared and would both create: chart cloudnative-pg (CRDs, cluster-wide); core/Namespace (cluster)/cnpg-system; helm release cnpg-system/octollm-data-postgres-operator (set operators.<name>.install: false on one; docs/operations.md#two-stacks-one-cluster)",
+    ]);
+    const devOnShared = await renderStack("dev", SECOND_STACK);
+    expect(
+      sharedClusterProblems(
+        new Map([
+          ["staging", staging],
+          ["dev", devOnShared],
+        ]),
+        root,
+      ),
+    ).toEqual([]);
+    // the repository's stacks name different contexts: nothing to compare
+    expect(
+      sharedClusterProblems(
+        new Map([
+          ["staging", staging],
+          ["dev", devOnShared],
+        ]),
+      ),
+    ).toEqual([]);
   });
 });
