@@ -7,6 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+// A static import: the program reads its config and registers resources only when buildPlatform()
+// runs (after the mocks below are set), never at import time. A dynamic import() of a TypeScript
+// module would need an ESM loader hook, which routes every require() of the SDK through it (slow).
+import { buildPlatform } from "../components/program";
 
 /** Internal to @pulumi/pulumi but exported at runtime: resolves when every RPC has finished. */
 const { waitForRPCs } = settings as unknown as { waitForRPCs: () => Promise<void> };
@@ -281,8 +285,6 @@ async function runStackNow(
     return Promise.resolve();
   };
   try {
-    // Imported here so that the program module loads after the mocks are in place.
-    const { buildPlatform } = await import("../components/program");
     const outputs = buildPlatform();
     const resolved = await resolveOutputs(outputs);
     await waitForRPCs();

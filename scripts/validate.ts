@@ -18,7 +18,8 @@ const MODEL_PACKAGES: Record<string, string> = {
   "acme.cert-manager.io": "@kubernetes-models/cert-manager",
 };
 
-function modulePath(apiVersion: string): string | undefined {
+/** The module of an API group version (its index re-exports every kind of that version). */
+export function groupModulePath(apiVersion: string): string | undefined {
   const slash = apiVersion.indexOf("/");
   if (slash < 0) return `kubernetes-models/${apiVersion}`;
   const group = apiVersion.slice(0, slash);
@@ -27,8 +28,20 @@ function modulePath(apiVersion: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The module of one kind: `<group version>/<Kind>`, which every model package exports. Loading
+ * only the kinds a stack uses (and the schemas they reference) instead of whole group indexes
+ * keeps validation from dominating the render: the core `v1` index alone pulls in ~480 modules.
+ * test/stacks/validate-lookup.test.ts holds this lookup to the group index's, class for class.
+ */
+function kindModulePath(apiVersion: string, kind: string): string | undefined {
+  const group = groupModulePath(apiVersion);
+  return group && /^[A-Z][A-Za-z0-9]*$/.test(kind) ? `${group}/${kind}` : undefined;
+}
+
 const modules = new Map<string, Promise<Record<string, unknown> | undefined>>();
 
+/** Loads a model module once per process; a missing one (no such kind) resolves to undefined. */
 function loadModule(path: string): Promise<Record<string, unknown> | undefined> {
   let loaded = modules.get(path);
   if (!loaded) {
@@ -51,8 +64,19 @@ export function describeObject(o: KubernetesObject): string {
   return `${o.kind} ${ns}${o.metadata.name ?? "<unnamed>"}`;
 }
 
-async function modelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
-  const path = modulePath(object.apiVersion);
+/** The published model class of an object's kind, loading only that kind's module. */
+export async function modelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
+  const path = kindModulePath(object.apiVersion, object.kind);
+  const mod = path ? await loadModule(path) : undefined;
+  return mod?.[object.kind] as ModelClass | undefined;
+}
+
+/**
+ * The same lookup through the group index, as validation did before loading per kind. Kept as the
+ * reference the per-kind lookup is tested against; not used by the render.
+ */
+export async function groupModelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
+  const path = groupModulePath(object.apiVersion);
   const mod = path ? await loadModule(path) : undefined;
   return mod?.[object.kind] as ModelClass | undefined;
 }
@@ -68,6 +92,8 @@ export async function validateObject(object: KubernetesObject): Promise<void> {
 export async function validateObjects(objects: KubernetesObject[]): Promise<ValidationResult> {
   const result: ValidationResult = { validated: 0, unmodelled: [], errors: [] };
   const unmodelled = new Set<string>();
+  // Load every kind's model at once (the imports overlap), then validate in order.
+  await Promise.all(objects.map(modelOf));
   for (const object of objects) {
     const Model = await modelOf(object);
     if (!Model) {

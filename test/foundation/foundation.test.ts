@@ -18,7 +18,11 @@ describe("Pulumi project", () => {
       any
     >;
     expect(project.name).toBe("octollm");
-    expect(project.runtime).toMatchObject({ name: "nodejs", options: { typescript: true } });
+    // No per-run type-checking (README, "Fast previews"); test/stacks/pulumi-runtime.test.ts runs it.
+    expect(project.runtime).toMatchObject({
+      name: "nodejs",
+      options: { typescript: false, nodeargs: "--require esbuild-register" },
+    });
     expect(project.config["pulumi:disable-default-providers"].value).toContain("kubernetes");
   });
 });

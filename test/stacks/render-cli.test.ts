@@ -5,11 +5,12 @@ import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../scripts/offline";
+import { renderStackReport, reportJson } from "../../scripts/render";
 
-const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
-
+/** `npm run render -- <args>`, the command users type (and its loader, esbuild-register). */
 function render(args: string[]) {
-  const result = spawnSync(TSX, [path.join(REPO_ROOT, "scripts", "render.ts"), ...args], {
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const result = spawnSync(npm, ["run", "--silent", "render", "--", ...args], {
     cwd: REPO_ROOT,
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1" },
@@ -57,6 +58,18 @@ describe("npm run render", () => {
       expect(yamlText).not.toMatch(/mock-octollm[a-z0-9-]*-x{8}/);
       expect(yamlText).not.toContain("BEGIN PRIVATE KEY");
     }
+  });
+
+  it("writes byte for byte what the render produces in process (loader and lookups change nothing)", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-render-"));
+    expect(render(["production", "--out", out]).code).toBe(0);
+    const { report, yaml } = await renderStackReport("production", { writeYaml: false });
+    expect(fs.readFileSync(path.join(out, "production.yaml"), "utf8")).toBe(yaml);
+    // durationMs is the one field that differs from run to run.
+    const withoutDuration = (text: string) => text.replace(/"durationMs": \d+/, '"durationMs": 0');
+    expect(withoutDuration(fs.readFileSync(path.join(out, "production.report.json"), "utf8"))).toBe(
+      withoutDuration(`${reportJson(report)}\n`),
+    );
   });
 
   it("exits 2 with a one-line reason for an unknown stack", () => {
