@@ -786,6 +786,15 @@ const platformShape = {
   protectData: z
     .boolean()
     .describe("Pulumi protect + retain on delete for data stores and their volumes"),
+  ci: z
+    .strictObject({
+      preview: z
+        .boolean()
+        .describe(
+          "CI has a cluster for this stack: pull requests preview it with the policy pack and the drift workflow checks it daily (`npm run ci-stacks` lists these stacks)",
+        ),
+    })
+    .describe("how CI treats the stack; the program itself ignores it"),
   kubernetes,
   namespaces,
   orchestrator,

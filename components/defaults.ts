@@ -116,6 +116,8 @@ const daily = (hour: number, minute = 0) => `${minute} ${hour} * * *`;
 
 export const PRODUCTION_DEFAULTS = {
   environment: "production",
+  // CI previews and drift-checks only the stacks whose file says it has a cluster for them.
+  ci: { preview: false },
   protectData: true,
   kubernetes: {
     // Seed (001): 8 vCPU / 32 GB nodes. 12 nodes hold the HPA maxima with headroom.

@@ -24,6 +24,7 @@ import {
   evaluatePolicies,
   formatCapacityTable,
   loadPolicyConfig,
+  policyConfigFile,
 } from "../policies/evaluate";
 import type { HelmChartRelease } from "./manifests";
 import {
@@ -52,6 +53,8 @@ export interface StackReport {
   objects: { total: number; byKind: Record<string, number> };
   helmCharts: HelmChartRelease[];
   schema: ValidationResult;
+  /** the policy configuration evaluated: the stack's own file, else its environment's */
+  policyConfig: string;
   policies: PolicyReport;
   warnings: string[];
   outputs: Record<string, unknown>;
@@ -76,9 +79,10 @@ export async function renderStackReport(
   const objects = kubernetesObjects(run);
   const yaml = toYaml(objects);
   const schema = await validateObjects(objects);
+  const environment = String(run.outputs.environment);
   const policies = await evaluatePolicies(
     run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
-    loadPolicyConfig(stack, String(run.outputs.environment)),
+    loadPolicyConfig(stack, environment),
   );
   const report: StackReport = {
     stack,
@@ -87,6 +91,10 @@ export async function renderStackReport(
     objects: { total: objects.length, byKind: countByKind(objects) },
     helmCharts: helmCharts(run),
     schema,
+    policyConfig: path
+      .relative(REPO_ROOT, policyConfigFile(stack, environment))
+      .split(path.sep)
+      .join("/"),
     policies,
     warnings: run.warnings,
     outputs: run.outputs,

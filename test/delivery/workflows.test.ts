@@ -1,15 +1,20 @@
 /**
  * The GitHub workflows cannot run here; this keeps them honest. Every workflow is parsed and
  * checked: `run:` steps call npm scripts or repository scripts that exist, every `uses:` is
- * pinned to a commit SHA with a version comment, stack matrices equal the Pulumi.<stack>.yaml
- * files, permissions are set per job (least privilege), secrets reach steps only through
+ * pinned to a commit SHA with a version comment, stack matrices are derived from the
+ * Pulumi.<stack>.yaml files that say CI has a cluster for them (`octollm:ci.preview`), permissions are set per job (least privilege), secrets reach steps only through
  * `env:`, deploys have one concurrency group per stack, and the Pulumi steps carry the policy
  * pack and the stack's policy config.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
+import { parsePlatformConfig } from "../../components/config";
+import { policyConfigFile } from "../../policies/evaluate";
+import { ciStacks } from "../../scripts/ci-stacks";
+import { loadStackConfig } from "../../scripts/offline";
 
 const ROOT = path.resolve(__dirname, "../..");
 const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
@@ -22,6 +27,8 @@ const STACKS = fs
   .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
   .filter((s): s is string => s !== undefined)
   .sort();
+/** The stacks CI previews and drift-checks: the stack files' own say (octollm:ci.preview). */
+const CI_STACKS = STACKS.filter((s) => parsePlatformConfig(loadStackConfig(s)).ci.preview);
 
 interface Step {
   name?: string;
@@ -149,16 +156,41 @@ function permissionsProblem(job: Job): string | undefined {
   return undefined;
 }
 
-function matrixStacks(job: Job): string[] | undefined {
+/** The job whose `outputs.matrix` a `${{ fromJSON(needs.<job>.outputs.matrix) }}` matrix reads. */
+function matrixSource(job: Job): string | undefined {
+  const matrix = job.strategy?.matrix as unknown;
+  if (typeof matrix !== "string") return undefined;
+  return /^\$\{\{\s*fromJSON\(needs\.([\w-]+)\.outputs\.matrix\)\s*\}\}$/.exec(matrix)?.[1];
+}
+
+/**
+ * The stacks of a job's matrix: a literal list, or the `npm run ci-stacks` output of the job it
+ * reads, whose result is computed here by the same function.
+ */
+function matrixStacks(job: Job, doc?: Workflow): string[] | undefined {
+  const source = matrixSource(job);
+  if (source !== undefined) {
+    const producer = doc?.jobs[source];
+    const runsCiStacks = producer?.steps.some(
+      (s) => s.id === "list" && s.run?.trim() === "npm run ci-stacks",
+    );
+    const wired =
+      (producer as { outputs?: Record<string, string> } | undefined)?.outputs?.matrix ===
+      "${{ steps.list.outputs.matrix }}";
+    if (!runsCiStacks || !wired || ![job.needs].flat().includes(source)) return undefined;
+    return ciStacks()
+      .map((s) => s.stack)
+      .sort();
+  }
   const stacks = job.strategy?.matrix?.stack;
   return Array.isArray(stacks) ? (stacks as string[]).slice().sort() : undefined;
 }
 
 /** The stack a Pulumi step deploys: the matrix's, or the literal in stack-name. */
-function stacksOf(job: Job, step: Step): string[] {
+function stacksOf(job: Job, step: Step, doc?: Workflow): string[] {
   const raw = step.with?.["stack-name"];
   const name = typeof raw === "string" ? raw : "";
-  if (name.includes("matrix.stack")) return matrixStacks(job) ?? [];
+  if (name.includes("matrix.stack")) return matrixStacks(job, doc) ?? [];
   const literal = STACKS.filter((s) => new RegExp(`(^|['/])${s}('|$)`).test(name));
   return literal;
 }
@@ -272,26 +304,53 @@ describe("workflows", () => {
             // The CLI the program's SDK was released with.
             expect(String(step.with?.["pulumi-version"])).toBe(PKG.dependencies["@pulumi/pulumi"]);
             expect(step.with?.["work-dir"]).toBeDefined();
-            for (const stack of stacksOf(job, step)) {
+            for (const stack of stacksOf(job, step, doc)) {
               expect(fs.existsSync(path.join(ROOT, `Pulumi.${stack}.yaml`))).toBe(true);
             }
-            expect(stacksOf(job, step).length, `${id}: stack-name`).toBeGreaterThan(0);
+            expect(stacksOf(job, step, doc).length, `${id}: stack-name`).toBeGreaterThan(0);
           }
         }
       });
     });
   }
 
-  it("every stack matrix equals the set of Pulumi.<stack>.yaml files", () => {
+  it("every stack matrix is the stacks whose file says CI has a cluster for them", () => {
     const matrices = WORKFLOWS.flatMap(({ file, doc }) =>
       Object.entries(doc.jobs)
-        .filter(([, job]) => job.strategy?.matrix?.stack !== undefined)
-        .map(([id, job]) => ({ where: `${file}#${id}`, stacks: matrixStacks(job) })),
+        .filter(([, job]) => job.strategy?.matrix !== undefined)
+        .map(([id, job]) => ({ where: `${file}#${id}`, stacks: matrixStacks(job, doc) })),
     );
     expect(matrices.map((m) => m.where)).toEqual(
       expect.arrayContaining(["pull-request.yml#preview", "drift.yml#drift"]),
     );
-    for (const m of matrices) expect(m.stacks, m.where).toEqual(STACKS);
+    // staging and production have a cluster for CI; dev is a laptop cluster
+    expect(CI_STACKS).toEqual(["production", "staging"]);
+    for (const m of matrices) expect(m.stacks, m.where).toEqual(CI_STACKS);
+  });
+
+  it("the matrix follows the stack files: a new stack joins CI by its marker, with its environment's policy config", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-ci-stacks-"));
+    const write = (stack: string, lines: string[]) =>
+      fs.writeFileSync(path.join(root, `Pulumi.${stack}.yaml`), `config:\n${lines.join("\n")}\n`);
+    write("qa", ["  octollm:environment: staging", "  octollm:ci:", "    preview: true"]);
+    write("dev-alice", ["  octollm:environment: dev"]);
+    write("production", [
+      "  octollm:environment: production",
+      "  octollm:ci:",
+      "    preview: true",
+    ]);
+    expect(ciStacks(root)).toEqual([
+      { stack: "production", policyConfig: "policies/config/production.json" },
+      { stack: "qa", policyConfig: "policies/config/staging.json" },
+    ]);
+    // a checker that ignored the marker or the source job would not see this
+    expect(matrixStacks({ strategy: { matrix: { stack: ["dev"] } }, steps: [] })).toEqual(["dev"]);
+    expect(
+      matrixStacks(
+        { strategy: { matrix: "${{ fromJSON(needs.other.outputs.matrix) }}" } as never, steps: [] },
+        { name: "x", on: {}, jobs: {} },
+      ),
+    ).toBeUndefined();
   });
 
   it("pull requests: test, render with artifact, preview per stack with policies and a comment", () => {
@@ -314,20 +373,21 @@ describe("workflows", () => {
       "comment-on-pr": true,
       "github-token": "${{ secrets.GITHUB_TOKEN }}",
       policyPacks: "policies",
-      policyPackConfigs: "policies/config/${{ matrix.stack }}.json",
+      policyPackConfigs: "${{ matrix.policyConfig }}",
     });
     expect(preview.permissions).toEqual({ contents: "read", "pull-requests": "write" });
     expect(preview.environment).toBe("${{ matrix.stack }}-preview");
     expect(String(preview.if)).toContain("head.repo.full_name == github.repository");
   });
 
-  it("policy configs exist for every stack the workflows run policies on", () => {
+  it("policy configs exist for every stack (its own file or its environment's)", () => {
     for (const stack of STACKS) {
-      expect(
-        fs.existsSync(path.join(ROOT, "policies", "config", `${stack}.json`)),
-        `policies/config/${stack}.json`,
-      ).toBe(true);
+      const { environment } = parsePlatformConfig(loadStackConfig(stack));
+      const file = policyConfigFile(stack, environment);
+      expect(fs.existsSync(file), file).toBe(true);
     }
+    for (const { policyConfig } of ciStacks())
+      expect(fs.existsSync(path.join(ROOT, policyConfig)), policyConfig).toBe(true);
     expect(fs.existsSync(path.join(ROOT, "policies", "PulumiPolicy.yaml"))).toBe(true);
   });
 
@@ -335,7 +395,7 @@ describe("workflows", () => {
     const wf = workflow("deploy.yml");
     expect(wf.on.push).toEqual(expect.objectContaining({ branches: ["main"] }));
     const ups = Object.entries(wf.jobs).flatMap(([id, job]) =>
-      pulumiSteps(job).map((step) => ({ id, job, step, stacks: stacksOf(job, step) })),
+      pulumiSteps(job).map((step) => ({ id, job, step, stacks: stacksOf(job, step, wf) })),
     );
     expect(ups.map((u) => u.stacks).flat()).toEqual(["staging", "production"]);
     const groups = new Set<string>();
