@@ -16,7 +16,7 @@
  *    `--alternatives` adds the other ways Pulumi can run the program, for comparison (README,
  *    "Fast previews").
  * 2. Growth: production with 5, 50 and 200 extra arms, one cold process each (render pipeline in
- *    process: program, YAML, schemas, policies), time and peak RSS; the per-arm cost between the
+ *    process, loaded like `npm run render`: program, YAML, schemas, policies), time and peak RSS; the per-arm cost between the
  *    steps shows whether growth stays linear.
  * 3. Policy evaluation, in this process, on production and on a 10× synthetic stack.
  *
@@ -342,6 +342,8 @@ const armsSection: Section = {
             NODE,
             "--require",
             "esbuild-register",
+            "--require",
+            path.join(REPO_ROOT, "scripts", "source-maps-off.cjs"),
             __filename,
             "--child",
             "production",
