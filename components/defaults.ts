@@ -7,6 +7,9 @@
  */
 
 const registry = "docker.io/octollm";
+// Renovate (renovate.json) updates each pinned version below: charts and our own release through
+// the `renovate:` annotations, third-party images through their `repository`/`tag` pairs.
+// renovate: datasource=docker depName=docker.io/octollm/orchestrator
 const appVersion = "v1.0.0";
 
 /** The seed's HPA behaviour (ADR-005 orchestrator): slow scale-down, fast scale-up. */
@@ -294,9 +297,13 @@ export const PRODUCTION_DEFAULTS = {
     apiServerCidrs: ["10.0.0.0/8"],
   },
   operators: {
+    // renovate: datasource=helm depName=cloudnative-pg registryUrl=https://cloudnative-pg.github.io/charts
     cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system" },
+    // renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
     certManager: { install: true, version: "v1.18.2", namespace: "cert-manager" },
+    // renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
     prometheusStack: { install: true, version: "77.6.2", namespace: "octollm-system" },
+    // renovate: datasource=helm depName=velero registryUrl=https://vmware-tanzu.github.io/helm-charts
     velero: { install: false, version: "10.1.0", namespace: "velero" },
   },
   observability: {
