@@ -402,6 +402,22 @@ const redis = z.strictObject({
   sentinelResources: resources.describe("per sentinel container"),
   exporterResources: resources.describe("per exporter container"),
   disableDangerousCommands: z.boolean().describe("rename FLUSHALL, FLUSHDB, CONFIG, DEBUG away"),
+  passwordRotation: z
+    .strictObject({
+      active: z
+        .enum(["a", "b"])
+        .describe(
+          "which of the two generated passwords (slots a and b) clients, replicas (masterauth) and Sentinels (auth-pass, sentinel-pass) use",
+        ),
+      acceptBoth: z
+        .boolean()
+        .describe(
+          "Redis and the Sentinels accept both slots' passwords (ACL `user default` with two passwords): on during a rotation, off otherwise",
+        ),
+    })
+    .describe(
+      "password rotation without an outage, in three `pulumi up`s (docs/runbook.md#rotate-a-generated-secret); each change of these keys rolls the Redis pods",
+    ),
   pod: podOptions.optional(),
 });
 

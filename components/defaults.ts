@@ -225,6 +225,7 @@ export const PRODUCTION_DEFAULTS = {
       sentinelResources: res("50m", "64Mi", "200m", "128Mi"),
       exporterResources: res("50m", "64Mi", "200m", "128Mi"),
       disableDangerousCommands: true,
+      passwordRotation: { active: "a", acceptBoth: false },
     },
     qdrant: {
       replicas: 3,

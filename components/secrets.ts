@@ -4,6 +4,7 @@
  * LLM provider keys are never generated: they come from `pulumi config set --secret`.
  * For private-CA TLS (dev/staging) a CA and a server certificate are made with @pulumi/tls.
  */
+import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -19,6 +20,10 @@ export const SECRET_NAMES = {
   /** what applications use: url, host, port, database, username, password */
   database: "octollm-database",
   redis: "redis-credentials",
+  /** Redis servers and Sentinels only (workloads namespace): the password they also accept */
+  redisServer: "redis-server-credentials",
+  /** the stable name of Redis' renamed CONFIG command (see secrets.ts) */
+  redisConfigCommand: "redis-config-command",
   qdrant: "qdrant-credentials",
   jwt: "octollm-jwt",
   llm: "llm-credentials",
@@ -35,6 +40,10 @@ export const SECRET_KEYS = {
   jwt: "secret",
   adminUser: "admin-user",
   adminPassword: "admin-password",
+  /** redis-server-credentials: the other slot's password while acceptBoth, else the active one */
+  acceptPassword: "accept-password",
+  /** redis-config-command */
+  commandName: "name",
 } as const;
 
 /** The env var and Secret key of an LLM provider's API key: openai → OPENAI_API_KEY / openai-api-key. */
@@ -69,6 +78,20 @@ export function serviceHost(service: string, namespace: string): string {
   return `${service}.${namespace}.svc.cluster.local`;
 }
 
+/**
+ * Which Redis password slot goes where in a rotation phase: `password` (redis-credentials: clients,
+ * masterauth, Sentinel auth-pass and sentinel-pass) and `accept` (redis-server-credentials: the
+ * servers accept it besides `password`; the same slot when no rotation runs).
+ */
+export function redisPasswordSlots(config: PlatformConfig): {
+  password: "a" | "b";
+  accept: "a" | "b";
+} {
+  const { active, acceptBoth } = config.dataStores.redis.passwordRotation;
+  const other = active === "a" ? "b" : "a";
+  return { password: active, accept: acceptBoth ? other : active };
+}
+
 export interface PlatformSecretsArgs {
   config: PlatformConfig;
   namespaces: Record<NamespaceRole, pulumi.Output<string>>;
@@ -97,7 +120,12 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       );
 
     const postgresPassword = password("postgres-owner", 32);
-    const redisPassword = password("redis", 32);
+    // Redis has two password slots so a rotation never leaves anybody unauthenticated: slot a
+    // (the original resource, URN unchanged) and slot b. dataStores.redis.passwordRotation says
+    // which one is in use and whether the servers accept both (docs/runbook.md).
+    const redisSlots = { a: password("redis", 32), b: password("redis-b", 32) };
+    const slots = redisPasswordSlots(config);
+    const redisPassword = redisSlots[slots.password];
     const qdrantKey = password("qdrant-api-key", 48);
     const grafanaPassword = password("grafana-admin", 32);
     const jwt: pulumi.Output<string> = config.secrets.jwtSecret
@@ -154,6 +182,42 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         password: redisPassword.result,
         url: redisUrl,
       });
+    }
+    // What the servers accept besides the active password: the other slot while a rotation
+    // runs, else the active one again (the init script then writes a single password).
+    secret("redis-server", SECRET_NAMES.redisServer, namespaces.workloads, {
+      [SECRET_KEYS.acceptPassword]: redisSlots[slots.accept].result,
+    });
+    if (redis.disableDangerousCommands) {
+      // CONFIG is renamed (Sentinel still needs it) to a name that must be the same on every
+      // Redis and Sentinel at all times: a mismatch makes a failover's MULTI … CONFIG REWRITE …
+      // EXEC abort, SLAVEOF NO ONE included. It used to be derived from the password in the
+      // pod, so a rotation changed it mid-roll. Now it is computed once, from slot a as it is
+      // when this Secret is created (the same name the old derivation gave, so existing sets
+      // keep it), and frozen: ignoreChanges keeps it when slot a is replaced later.
+      new k8s.core.v1.Secret(
+        `${name}-redis-config-command`,
+        {
+          metadata: {
+            name: SECRET_NAMES.redisConfigCommand,
+            namespace: namespaces.workloads,
+            labels,
+          },
+          type: "Opaque",
+          stringData: {
+            [SECRET_KEYS.commandName]: pulumi.secret(
+              redisSlots.a.result.apply(
+                (p) => `CONFIG_${createHash("sha256").update(p).digest("hex").slice(0, 32)}`,
+              ),
+            ),
+          },
+        },
+        {
+          ...child,
+          additionalSecretOutputs: ["data", "stringData"],
+          ignoreChanges: ["stringData", "data"],
+        },
+      );
     }
     secret("qdrant", SECRET_NAMES.qdrant, namespaces.workloads, {
       [SECRET_KEYS.apiKey]: qdrantKey.result,

@@ -9,15 +9,24 @@
  * - standalone mode (dev): one `redis` + `redis_exporter`.
  *
  * Secrets: the password reaches Redis only through a file. The init container reads it from
- * `redis-credentials` (secretKeyRef env), appends `requirepass`/`masterauth` (and the Sentinel
- * equivalents) to a copy of the ConfigMap's config in a memory-backed emptyDir (mode 0600), and
- * the servers start with that file: no password in args, in `ps`, or in any rendered object.
- * Probes and the exporter read it from env (`REDISCLI_AUTH`, `REDIS_PASSWORD`).
+ * `redis-credentials` (secretKeyRef env), writes an ACL line `user default on #<sha256> …` (the
+ * active password and, during a rotation, the other slot's from `redis-server-credentials`),
+ * `masterauth` (and the Sentinel equivalents) into a copy of the ConfigMap's config in a
+ * memory-backed emptyDir (mode 0600), and the servers start with that file: no password in args,
+ * in `ps`, or in any rendered object. Probes and the exporter read it from env (`REDISCLI_AUTH`,
+ * `REDIS_PASSWORD`). Rotation: two password slots, three phases (config
+ * `dataStores.redis.passwordRotation`, docs/runbook.md); the pod template carries the phase, so
+ * each phase rolls the pods.
  *
  * Dangerous commands (disableDangerousCommands): FLUSHALL, FLUSHDB and DEBUG are disabled
- * (renamed to ""); CONFIG is renamed to a name derived from the password (sha256), because
- * Sentinel must still send CONFIG REWRITE to reconfigure instances after a failover — each
- * Sentinel is told the new name with `sentinel rename-command`. The exporter skips CONFIG.
+ * (renamed to ""); CONFIG is renamed to a secret name (`redis-config-command`, fixed once, see
+ * secrets.ts), because Sentinel must still send CONFIG REWRITE to reconfigure instances after a
+ * failover — each Sentinel is told the name with `sentinel rename-command`. The exporter skips
+ * CONFIG.
+ *
+ * Restarts: a master's preStop asks the Sentinels (through their Service) to fail over and waits
+ * for the switch; the sentinel container's preStop keeps this pod's Sentinel up meanwhile; the
+ * grace period covers both plus redis-server's shutdown.
  *
  * Probes: startup waits for the dataset (AOF) to load (PONG, up to 10 minutes); liveness is a
  * PING that answers (LOADING counts: a replica loading a full sync is alive); readiness is PONG
@@ -122,6 +131,14 @@ export function redisInitScript(config: PlatformConfig): string {
     "set -eu",
     ': "${REDIS_PASSWORD:?REDIS_PASSWORD is not set}"',
     ': "${POD_NAME:?POD_NAME is not set}"',
+    "# Passwords accepted: the active one and, during a rotation, the other slot's. Written as",
+    "# ACL hashes, so the plain text is only in masterauth / auth-pass / sentinel-pass.",
+    'hash() { printf %s "$1" | sha256sum | cut -d" " -f1; }',
+    'USER_LINE="user default on #$(hash "$REDIS_PASSWORD")"',
+    'if [ -n "${REDIS_ACCEPT_PASSWORD:-}" ] && [ "$REDIS_ACCEPT_PASSWORD" != "$REDIS_PASSWORD" ]; then',
+    '  USER_LINE="$USER_LINE #$(hash "$REDIS_ACCEPT_PASSWORD")"',
+    "fi",
+    'USER_LINE="$USER_LINE ~* &* +@all"',
     "umask 077",
     `BASE=${BASE_DIR}`,
     `RUN=${RUN_DIR}`,
@@ -131,8 +148,11 @@ export function redisInitScript(config: PlatformConfig): string {
   ];
   if (r.disableDangerousCommands) {
     lines.push(
-      "# CONFIG keeps working for Sentinel under a name only holders of the password can derive.",
-      'CONFIG_NAME="CONFIG_$(printf %s "$REDIS_PASSWORD" | sha256sum | cut -c1-32)"',
+      "# CONFIG keeps working for Sentinel under a secret name that never changes (a rotation",
+      "# must not rename it mid-roll: Redis and every Sentinel have to agree).",
+      ': "${REDIS_CONFIG_COMMAND:?REDIS_CONFIG_COMMAND is not set}"',
+      'case "$REDIS_CONFIG_COMMAND" in CONFIG_*) ;; *) echo "bad REDIS_CONFIG_COMMAND" >&2; exit 1 ;; esac',
+      'CONFIG_NAME="$REDIS_CONFIG_COMMAND"',
     );
   }
   if (sentinel) {
@@ -157,7 +177,7 @@ export function redisInitScript(config: PlatformConfig): string {
   lines.push(
     'cp "$BASE/redis.conf" "$RUN/redis.conf"',
     "{",
-    '  printf \'requirepass "%s"\\n\' "$REDIS_PASSWORD"',
+    "  printf '%s\\n' \"$USER_LINE\"",
     '  printf \'masterauth "%s"\\n\' "$REDIS_PASSWORD"',
   );
   if (sentinel) {
@@ -183,7 +203,7 @@ export function redisInitScript(config: PlatformConfig): string {
       "  printf 'sentinel resolve-hostnames yes\\n'",
       "  printf 'sentinel announce-hostnames yes\\n'",
       "  printf 'sentinel announce-ip %s\\n' \"$SELF\"",
-      '  printf \'requirepass "%s"\\n\' "$REDIS_PASSWORD"',
+      "  printf '%s\\n' \"$USER_LINE\"",
       '  printf \'sentinel sentinel-pass "%s"\\n\' "$REDIS_PASSWORD"',
       `  printf 'sentinel monitor ${REDIS_MASTER_NAME} %s ${REDIS_PORTS.redis} ${r.sentinelQuorum}\\n' "$MASTER"`,
       `  printf 'sentinel auth-pass ${REDIS_MASTER_NAME} "%s"\\n' "$REDIS_PASSWORD"`,
@@ -222,13 +242,80 @@ export const REDIS_PROBES = {
   sentinelReadiness: `${CLI} -p ${REDIS_PORTS.sentinel} sentinel ckquorum ${REDIS_MASTER_NAME} | grep -q "^OK"`,
 } as const;
 
-/** Before a master stops, hand the role to a replica (one short write pause, not a timeout). */
-const PRE_STOP = [
-  `if ${CLI} -p ${REDIS_PORTS.redis} info replication | grep -q "^role:master"; then`,
-  `  ${CLI} -p ${REDIS_PORTS.sentinel} sentinel failover ${REDIS_MASTER_NAME} || true`,
-  "  sleep 10",
-  "fi",
-].join("\n");
+/** How long a stopping master's pod waits for Sentinel to move the master elsewhere. */
+export const FAILOVER_WAIT_SECONDS = 45;
+/**
+ * After the preStop hooks, SIGTERM: redis-server fsyncs the AOF and, with `save` points, writes
+ * a last RDB snapshot (seconds for a few GB) before it exits.
+ */
+export const SHUTDOWN_SECONDS = 30;
+export const REDIS_TERMINATION_GRACE_SECONDS = FAILOVER_WAIT_SECONDS + SHUTDOWN_SECONDS + 15;
+
+/**
+ * preStop of the `redis` container: a master hands its role to a replica before it stops, so a
+ * restart (rolling update, node drain) is one short switchover, not down-after-milliseconds of
+ * unavailability plus an election.
+ *
+ * The request goes to the Sentinel SERVICE, not to this pod's Sentinel: containers of a
+ * terminating pod stop in parallel and only the container with the hook waits, and a
+ * terminating pod's endpoints leave the Service, so another pod's Sentinel answers. The hook
+ * then waits (at most FAILOVER_WAIT_SECONDS) until the Sentinels report another master,
+ * repeating the request every 5 s (-NOGOODSLAVE while a replica is still syncing, -INPROG, a
+ * Sentinel that went away). The `sentinel` container's own preStop keeps this pod's Sentinel
+ * up for the same time, so the set never loses a Sentinel vote in the middle.
+ */
+export function redisPreStopScript(config: PlatformConfig): string {
+  const domain = fqdn(config, REDIS_SERVICES.headless);
+  const sentinels = fqdn(config, REDIS_SERVICES.sentinel);
+  const viaService = `redis-cli --no-auth-warning -h "$SENTINELS" -p ${REDIS_PORTS.sentinel}`;
+  return [
+    "#!/bin/sh",
+    `SELF="\${POD_NAME}.${domain}"`,
+    `SENTINELS=${sentinels}`,
+    `${CLI} -p ${REDIS_PORTS.redis} info replication | grep -q "^role:master" || exit 0`,
+    "i=0",
+    `while [ "$i" -lt ${FAILOVER_WAIT_SECONDS} ]; do`,
+    `  if [ $((i % 5)) -eq 0 ]; then ${viaService} sentinel failover ${REDIS_MASTER_NAME} || true; fi`,
+    "  sleep 1",
+    "  i=$((i + 1))",
+    `  MASTER=$(${viaService} sentinel get-master-addr-by-name ${REDIS_MASTER_NAME} 2>/dev/null | head -n 1)`,
+    '  case "$MASTER" in',
+    `    "$SELF") ;;`,
+    `    *".${domain}") echo "master moved to $MASTER"; exit 0 ;;`,
+    "  esac",
+    "done",
+    `echo "no failover within ${FAILOVER_WAIT_SECONDS}s; stopping as master" >&2`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * preStop of the `sentinel` container: while this pod's Redis is the master the Sentinels know,
+ * keep this Sentinel running (at most FAILOVER_WAIT_SECONDS) so the failover the redis
+ * container asked for has every vote and this Sentinel sees it through; a replica's Sentinel
+ * stops at once.
+ */
+export function sentinelPreStopScript(config: PlatformConfig): string {
+  const domain = fqdn(config, REDIS_SERVICES.headless);
+  return [
+    "#!/bin/sh",
+    `SELF="\${POD_NAME}.${domain}"`,
+    "i=0",
+    `while [ "$i" -lt ${FAILOVER_WAIT_SECONDS} ]; do`,
+    `  MASTER=$(${CLI} -p ${REDIS_PORTS.sentinel} sentinel get-master-addr-by-name ${REDIS_MASTER_NAME} 2>/dev/null | head -n 1)`,
+    '  [ "$MASTER" = "$SELF" ] || exit 0',
+    "  sleep 1",
+    "  i=$((i + 1))",
+    "done",
+    "",
+  ].join("\n");
+}
+
+/** `a`, `a+b` (a in use, b accepted too), `b+a`, `b`: the rotation phase the pods run with. */
+export function redisPasswordPhase(config: PlatformConfig): string {
+  const { active, acceptBoth } = config.dataStores.redis.passwordRotation;
+  return acceptBoth ? `${active}+${active === "a" ? "b" : "a"}` : active;
+}
 
 export function redisConfigChecksum(config: PlatformConfig): string {
   return createHash("sha256")
@@ -287,12 +374,17 @@ export class Redis extends pulumi.ComponentResource {
     const template = hardenedPodTemplate({
       // No version label here: the pod template labels are part of the data-safety contract.
       labels,
-      annotations: { "octollm.io/config-checksum": redisConfigChecksum(config) },
+      annotations: {
+        "octollm.io/config-checksum": redisConfigChecksum(config),
+        // Pods read passwords at start: each rotation phase must roll them (Secret changes do not).
+        "octollm.io/password-phase": redisPasswordPhase(config),
+      },
       serviceAccountName: serviceAccount.metadata.name,
       // The builder's UID 10001 (the image's redis user, 999, is below 1000); fsGroup owns /data.
       affinity: spreadAcrossNodes(selector, requireSpread(config)),
       options: resolvePodOptions(config.podDefaults, config.dataStores.redis.pod),
-      terminationGracePeriodSeconds: 30,
+      // Covers the preStop hooks (failover wait) and redis-server's own shutdown after them.
+      terminationGracePeriodSeconds: sentinel ? REDIS_TERMINATION_GRACE_SECONDS : 30,
       volumes: [
         { name: "config", configMap: { name: `${REDIS_NAME}-config`, defaultMode: 0o444 } },
         // Holds the password-bearing config: memory-backed, never on a node disk.
@@ -304,7 +396,24 @@ export class Redis extends pulumi.ComponentResource {
           image: r.image,
           resources: r.sentinelResources,
           command: ["sh", `${BASE_DIR}/init.sh`],
-          env: [podName, ...passwordEnv],
+          env: [
+            podName,
+            ...passwordEnv,
+            secretEnv(
+              "REDIS_ACCEPT_PASSWORD",
+              SECRET_NAMES.redisServer,
+              SECRET_KEYS.acceptPassword,
+            ),
+            ...(r.disableDangerousCommands
+              ? [
+                  secretEnv(
+                    "REDIS_CONFIG_COMMAND",
+                    SECRET_NAMES.redisConfigCommand,
+                    SECRET_KEYS.commandName,
+                  ),
+                ]
+              : []),
+          ],
           volumeMounts: [mounts.base, mounts.run],
         },
       ],
@@ -315,7 +424,8 @@ export class Redis extends pulumi.ComponentResource {
           resources: r.resources,
           command: ["redis-server", `${RUN_DIR}/redis.conf`],
           ports: [{ name: "redis", containerPort: REDIS_PORTS.redis }],
-          env: passwordEnv,
+          // POD_NAME: the preStop hook compares the master's name with its own.
+          env: sentinel ? [podName, ...passwordEnv] : passwordEnv,
           volumeMounts: [mounts.run, mounts.data],
           startupProbe: execProbe(REDIS_PROBES.startup, {
             periodSeconds: 5,
@@ -333,7 +443,11 @@ export class Redis extends pulumi.ComponentResource {
             failureThreshold: 2,
           }),
           ...(sentinel
-            ? { lifecycle: { preStop: { exec: { command: ["sh", "-c", PRE_STOP] } } } }
+            ? {
+                lifecycle: {
+                  preStop: { exec: { command: ["sh", "-c", redisPreStopScript(config)] } },
+                },
+              }
             : {}),
         },
         ...(sentinel
@@ -344,8 +458,11 @@ export class Redis extends pulumi.ComponentResource {
                 resources: r.sentinelResources,
                 command: ["redis-sentinel", `${RUN_DIR}/sentinel.conf`],
                 ports: [{ name: "sentinel", containerPort: REDIS_PORTS.sentinel }],
-                env: passwordEnv,
+                env: [podName, ...passwordEnv],
                 volumeMounts: [mounts.run],
+                lifecycle: {
+                  preStop: { exec: { command: ["sh", "-c", sentinelPreStopScript(config)] } },
+                },
                 livenessProbe: execProbe(REDIS_PROBES.sentinelLiveness, {
                   periodSeconds: 10,
                   timeoutSeconds: 5,

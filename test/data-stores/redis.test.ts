@@ -5,6 +5,7 @@
  * init script is executed for real (sh, with a stub redis-cli) to prove the files it writes.
  */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -103,9 +104,15 @@ describe.each(STACKS)("Redis on %s", (stack) => {
       const argv = JSON.stringify([c.command ?? [], c.args ?? []]);
       expect(argv, c.name).not.toMatch(/requirepass|--pass|-a |\$\(REDIS_PASSWORD\)/);
       for (const [name, e] of envOf(c)) {
-        if (/PASSWORD|AUTH/.test(name)) {
+        if (/PASSWORD|AUTH|^REDIS_CONFIG_COMMAND$/.test(name)) {
           expect(e.value, `${c.name} ${name}`).toBeUndefined();
-          expect(e.valueFrom.secretKeyRef).toEqual({ name: "redis-credentials", key: "password" });
+          expect(e.valueFrom.secretKeyRef).toEqual(
+            name === "REDIS_ACCEPT_PASSWORD"
+              ? { name: "redis-server-credentials", key: "accept-password" }
+              : name === "REDIS_CONFIG_COMMAND"
+                ? { name: "redis-config-command", key: "name" }
+                : { name: "redis-credentials", key: "password" },
+          );
         }
       }
     }
@@ -252,12 +259,16 @@ describe("Redis: an arm that does not use Redis is not admitted", () => {
   });
 });
 
+const CONFIG_COMMAND = "CONFIG_0123456789abcdef0123456789abcdef";
+const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
+
 /** Runs the init script in a sandbox: /etc/redis paths moved to a temp dir, redis-cli stubbed. */
 function runInit(
   stack: string,
   podName: string,
   sentinelAnswers: Record<string, string>,
   overrides: Record<string, unknown> = {},
+  env: Record<string, string> = {},
 ): { redis: string; sentinel?: string; log: string } {
   const config = configOf(stack, overrides);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-init-"));
@@ -281,7 +292,13 @@ function runInit(
     { mode: 0o755 },
   );
   const log = execFileSync("sh", [path.join(dir, "init.sh")], {
-    env: { PATH: `${bin}:${process.env.PATH}`, REDIS_PASSWORD: "s3cret-pw", POD_NAME: podName },
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      REDIS_PASSWORD: "s3cret-pw",
+      POD_NAME: podName,
+      REDIS_CONFIG_COMMAND: CONFIG_COMMAND,
+      ...env,
+    },
     encoding: "utf8",
   });
   const read = (f: string) =>
@@ -296,7 +313,8 @@ describe("Redis init script (executed)", () => {
 
   it("makes pod 0 of a fresh set the master, with passwords only in the files", () => {
     const out = runInit("production", "redis-0", {});
-    expect(out.redis).toContain('requirepass "s3cret-pw"');
+    expect(out.redis).toContain(`\nuser default on #${sha256("s3cret-pw")} ~* &* +@all\n`);
+    expect(out.redis).not.toContain("requirepass");
     expect(out.redis).toContain('masterauth "s3cret-pw"');
     expect(out.redis).toContain(`replica-announce-ip redis-0.${domain}`);
     expect(out.redis).not.toMatch(/^replicaof/m);
@@ -305,10 +323,11 @@ describe("Redis init script (executed)", () => {
     expect(out.sentinel).toContain('sentinel auth-pass mymaster "s3cret-pw"');
     expect(out.sentinel).toContain("sentinel resolve-hostnames yes");
     expect(out.log).not.toContain("s3cret-pw");
-    // CONFIG is renamed to the same derived name for Redis and Sentinel
-    const name = /rename-command CONFIG (CONFIG_[0-9a-f]{32})/.exec(out.redis)?.[1];
-    expect(name).toBeDefined();
-    expect(out.sentinel).toContain(`sentinel rename-command mymaster CONFIG ${name}`);
+    // CONFIG is renamed to the same secret name for Redis and Sentinel
+    expect(out.redis).toContain(`rename-command CONFIG ${CONFIG_COMMAND}`);
+    expect(out.sentinel).toContain(`sentinel rename-command mymaster CONFIG ${CONFIG_COMMAND}`);
+    expect(out.sentinel).toContain(`\nuser default on #${sha256("s3cret-pw")} ~* &* +@all\n`);
+    expect(out.sentinel).toContain('sentinel sentinel-pass "s3cret-pw"');
     expect(out.redis).toContain('rename-command FLUSHALL ""');
   });
 
@@ -335,7 +354,7 @@ describe("Redis init script (executed)", () => {
   it("writes no sentinel config and no replication in standalone mode (dev)", () => {
     const out = runInit("dev", "redis-0", {});
     expect(out.sentinel).toBeUndefined();
-    expect(out.redis).toContain('requirepass "s3cret-pw"');
+    expect(out.redis).toContain(`user default on #${sha256("s3cret-pw")} ~* &* +@all`);
     expect(out.redis).not.toMatch(/replicaof|replica-announce-ip|rename-command/);
   });
 });
