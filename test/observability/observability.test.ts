@@ -366,12 +366,13 @@ describe("Velero metrics (the velero_backup_* alerts need a scrape)", () => {
   });
 
   it("an installed Velero brings the chart's ServiceMonitor instead; monitor.enabled false leaves it out", () => {
-    const installed = cfg("production", {
-      "octollm:operators": {
-        ...cfg("production").operators,
-        velero: { ...cfg("production").operators.velero, install: true },
-      },
-    });
+    // The same config with Velero installed by the program (built directly: the parse-time
+    // credentials rules for an installed Velero are not what this test is about).
+    const base = cfg("production");
+    const installed = {
+      ...base,
+      operators: { ...base.operators, velero: { ...base.operators.velero, install: true } },
+    };
     expect(veleroServiceMonitor(installed)).toBeUndefined();
     expect(veleroChartValues(installed)).toMatchObject({
       metrics: { enabled: true, serviceMonitor: { enabled: true } },
