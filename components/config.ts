@@ -7,7 +7,13 @@
  * `octollm:arms`, which merges by arm name (an entry with a new name adds an arm).
  */
 import { z } from "zod";
-import { compareQuantities, isQuantity, parseQuantity, compare } from "./k8s/quantity";
+import {
+  compareQuantities,
+  isQuantity,
+  parseQuantity,
+  compare,
+  ratio as quantityRatio,
+} from "./k8s/quantity";
 import { isSensitiveName } from "./k8s/sensitive";
 import { PRODUCTION_DEFAULTS, STAGING_OVERRIDES, DEV_OVERRIDES, newArmDefaults } from "./defaults";
 // Pod options (issue 14 item 11): schemas in their own module, one `pod` key per workload.
@@ -501,10 +507,29 @@ const privateCa = z
       });
     }
   });
+/** An absolute URL path prefix: starts with `/`, no query, fragment, whitespace or `..`. */
+const routePath = z
+  .string()
+  .regex(
+    /^\/([A-Za-z0-9._~!$&'()*+,;=:@%-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*)?$/,
+    "must be an absolute path like /api/orchestrator (starts with /, no trailing /, no query or fragment)",
+  )
+  .refine((p) => !p.split("/").includes(".."), { message: "must not contain `..` segments" })
+  .meta({ title: "absolute path" });
 
 const ingress = z.strictObject({
-  enabled: z.boolean().describe("create the Ingress (and its TLS certificate)"),
-  className: z.string().min(1).describe("IngressClass of the ingress-nginx controller"),
+  enabled: z.boolean().describe("create the public edge (and its TLS certificate)"),
+  kind: z
+    .enum(["gateway", "ingress"])
+    .describe(
+      "gateway: Gateway API (Gateway + HTTPRoutes) on Envoy Gateway; ingress: networking.k8s.io Ingress objects for an existing Ingress controller (docs/ingress.md)",
+    ),
+  className: z
+    .string()
+    .min(1)
+    .describe(
+      "kind ingress: the IngressClass; the ingress-nginx annotations are written only when it is `nginx`",
+    ),
   host: z
     .string()
     .regex(
@@ -512,6 +537,12 @@ const ingress = z.strictObject({
       "must be a DNS host name like api.octollm.io",
     )
     .describe("public host name"),
+  paths: z
+    .strictObject({
+      reflex: routePath.describe("prefix routed to the reflex layer"),
+      orchestrator: routePath.describe("prefix routed to the orchestrator, unchanged (no rewrite)"),
+    })
+    .describe("public path prefixes; the longest match wins"),
   tls: z.strictObject({
     mode: z
       .enum(["acme", "private-ca"])
@@ -521,18 +552,50 @@ const ingress = z.strictObject({
     privateCa: privateCa.describe(
       "private-ca mode: lifetimes of the CA and server certificate (renewal: docs/runbook.md)",
     ),
+    solver: z
+      .enum(["http01", "dns01"])
+      .describe(
+        "ACME challenge: http01 through the edge (Gateway API gatewayHTTPRoute solver, or the ingress class), dns01 with `tls.dns01`",
+      ),
+    dns01: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "cert-manager ACME dns01 solver block (e.g. {route53: {region: ...}}); required with solver dns01",
+      ),
   }),
   rateLimit: z.strictObject({
-    rps: positiveInt.describe("nginx.ingress.kubernetes.io/limit-rps per client IP"),
+    rps: positiveInt.describe(
+      "requests per second per client IP (gateway: Envoy local rate limit per replica; ingress-nginx: limit-rps)",
+    ),
     connections: positiveInt.describe(
-      "nginx.ingress.kubernetes.io/limit-connections per client IP",
+      "kind ingress (nginx): concurrent connections per client IP (limit-connections)",
+    ),
+    listenerConnections: positiveInt.describe(
+      "kind gateway: concurrent downstream connections per listener per Envoy replica (ClientTrafficPolicy connectionLimit); Envoy Gateway has no per-client connection cap",
     ),
   }),
   proxyBodySize: z
     .string()
     .regex(/^\d+[kmg]?$/i, "must be an nginx size like 10m")
-    .describe("largest request body (nginx proxy-body-size)"),
-  proxyTimeoutSeconds: positiveInt.describe("read/send timeout; LLM calls are slow"),
+    .describe("kind ingress (nginx): largest request body (proxy-body-size)"),
+  proxyTimeoutSeconds: positiveInt.describe("request timeout at the edge; LLM calls are slow"),
+  gateway: z
+    .strictObject({
+      className: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a DNS subdomain like envoy-gateway")
+        .optional()
+        .describe(
+          "GatewayClass the Gateway uses; created by the program when operators.envoyGateway.install (default `envoy-gateway`), required when not",
+        ),
+      replicas: positiveInt.describe("Envoy proxy replicas (data plane)"),
+      serviceType: z
+        .enum(["LoadBalancer", "NodePort", "ClusterIP"])
+        .describe("type of the Service in front of the Envoy proxies"),
+      proxyResources: resources.describe("the Envoy proxy container (data plane)"),
+    })
+    .describe("kind gateway: the Gateway and its data plane"),
 });
 
 const cidr = z
@@ -576,6 +639,9 @@ const chart = z.strictObject({
 const operators = z.strictObject({
   cloudnativePg: chart,
   certManager: chart,
+  envoyGateway: chart.describe(
+    "Envoy Gateway (Gateway API implementation, chart oci://docker.io/envoyproxy/gateway-helm); its data plane runs in this namespace",
+  ),
   prometheusStack: chart,
   velero: chart,
 });
@@ -1132,6 +1198,54 @@ export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx)
     });
   }
 
+  if (
+    c.ingress.enabled &&
+    c.ingress.kind === "gateway" &&
+    !c.operators.envoyGateway.install &&
+    !c.ingress.gateway.className
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ingress", "gateway", "className"],
+      message:
+        "ingress.kind gateway with operators.envoyGateway.install false needs the GatewayClass of the implementation already in the cluster (e.g. envoy-gateway)",
+    });
+  }
+  if (c.ingress.enabled && c.ingress.tls.mode === "acme" && c.ingress.tls.solver === "dns01") {
+    if (!c.ingress.tls.dns01 || Object.keys(c.ingress.tls.dns01).length === 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["ingress", "tls", "dns01"],
+        message:
+          "solver dns01 needs cert-manager's dns01 solver block, e.g. {route53: {region: eu-west-1}}",
+      });
+  }
+  if (c.ingress.paths.orchestrator === c.ingress.paths.reflex) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ingress", "paths", "orchestrator"],
+      message: `got "${c.ingress.paths.orchestrator}", the same prefix as paths.reflex: the two backends need distinct prefixes`,
+    });
+  }
+  // The Envoy proxies run in Envoy Gateway's namespace; when that is one of ours, admission
+  // applies its LimitRange to them.
+  const dataPlaneRole = (Object.keys(c.namespaces) as (keyof typeof c.namespaces)[]).find(
+    (role) => c.namespaces[role] === c.operators.envoyGateway.namespace,
+  );
+  if (c.ingress.enabled && c.ingress.kind === "gateway" && dataPlaneRole) {
+    const limit = c.quotas[dataPlaneRole].limitRange.maxLimitRequestRatio;
+    const r = c.ingress.gateway.proxyResources;
+    for (const kind of ["cpu", "memory"] as const) {
+      if (!isQuantity(r.requests[kind]) || !isQuantity(r.limits[kind])) continue;
+      const ratio = quantityRatio(parseQuantity(r.limits[kind]), parseQuantity(r.requests[kind]));
+      if (ratio > limit[kind])
+        ctx.addIssue({
+          code: "custom",
+          path: ["ingress", "gateway", "proxyResources", "limits", kind],
+          message: `limit ${r.limits[kind]} over request ${r.requests[kind]} is a ratio of ${ratio.toFixed(2)}: the LimitRange of ${c.operators.envoyGateway.namespace} allows at most ${limit[kind]}`,
+        });
+    }
+  }
   if (c.ingress.enabled && c.ingress.tls.mode === "acme" && !c.ingress.tls.acmeEmail) {
     ctx.addIssue({
       code: "custom",

@@ -269,8 +269,12 @@ export const PRODUCTION_DEFAULTS = {
   },
   ingress: {
     enabled: true,
+    // The community ingress-nginx controller is retired (March 2026): the default edge is the
+    // Gateway API on Envoy Gateway; `kind: ingress` keeps Ingress objects for existing controllers.
+    kind: "gateway",
     className: "nginx",
     host: "api.octollm.io",
+    paths: { reflex: "/", orchestrator: "/api/orchestrator" },
     tls: {
       mode: "acme",
       acmeEmail: "platform@octollm.io",
@@ -278,10 +282,16 @@ export const PRODUCTION_DEFAULTS = {
       // Private CA (dev/staging): a 10-year CA, a 1-year server certificate replaced by the
       // first `up` in its last 30 days (the daily drift preview flags that window).
       privateCa: { caValidityDays: 3650, serverValidityDays: 365, renewBeforeDays: 30 },
+      solver: "http01",
     },
-    rateLimit: { rps: 100, connections: 50 },
+    rateLimit: { rps: 100, connections: 50, listenerConnections: 10000 },
     proxyBodySize: "10m",
     proxyTimeoutSeconds: 300,
+    gateway: {
+      replicas: 2,
+      serviceType: "LoadBalancer",
+      proxyResources: res("250m", "256Mi", "1", "512Mi"),
+    },
   },
   network: {
     llmEgressCidrs: ["0.0.0.0/0"],
@@ -302,6 +312,9 @@ export const PRODUCTION_DEFAULTS = {
     cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system" },
     // renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
     certManager: { install: true, version: "v1.18.2", namespace: "cert-manager" },
+    // Envoy Gateway v1.9.0: an OCI chart whose version is the release tag.
+    // renovate: datasource=docker depName=docker.io/envoyproxy/gateway-helm
+    envoyGateway: { install: true, version: "v1.9.0", namespace: "envoy-gateway-system" },
     // renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
     prometheusStack: { install: true, version: "77.6.2", namespace: "octollm-system" },
     // renovate: datasource=helm depName=velero registryUrl=https://vmware-tanzu.github.io/helm-charts
@@ -565,7 +578,16 @@ export const DEV_OVERRIDES = {
       storage: "0",
     }),
   },
-  ingress: { host: "api.dev.octollm.local", tls: { mode: "private-ca" } },
+  ingress: {
+    host: "api.dev.octollm.local",
+    tls: { mode: "private-ca" },
+    // One proxy on a laptop; kind/k3d/minikube have no load balancer (port-forward or NodePort).
+    gateway: {
+      replicas: 1,
+      serviceType: "NodePort",
+      proxyResources: res("100m", "128Mi", "400m", "256Mi"),
+    },
+  },
   operators: {
     certManager: { install: false },
     prometheusStack: { install: false, namespace: "octollm-dev-system" },

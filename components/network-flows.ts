@@ -76,6 +76,38 @@ export function ingressControllerPeer(config: PlatformConfig): Peer {
   return { namespaceSelector: inNamespace(config.network.ingressControllerNamespace) };
 }
 
+/** Name of the platform's Gateway (in the system namespace). */
+export const EDGE_GATEWAY_NAME = "octollm";
+
+/**
+ * Labels Envoy Gateway puts on every Envoy proxy pod it runs for a Gateway (v1.9.0,
+ * internal/infrastructure/kubernetes/proxy/resource.go `EnvoyAppLabel` and
+ * internal/gatewayapi/translator.go `OwningGateway*Label`).
+ */
+export const ENVOY_PROXY_LABELS: Labels = {
+  "app.kubernetes.io/name": "envoy",
+  "app.kubernetes.io/component": "proxy",
+  "app.kubernetes.io/managed-by": "envoy-gateway",
+};
+export function gatewayDataPlaneLabels(config: PlatformConfig): Labels {
+  return {
+    ...ENVOY_PROXY_LABELS,
+    "gateway.envoyproxy.io/owning-gateway-name": EDGE_GATEWAY_NAME,
+    "gateway.envoyproxy.io/owning-gateway-namespace": config.namespaces.system,
+  };
+}
+
+/**
+ * The edge's data plane as a source: with `ingress.kind: gateway`, the Envoy proxy pods of our
+ * Gateway only (Envoy Gateway runs them in its own namespace); with `kind: ingress`, the ingress
+ * controller's namespace.
+ */
+export function edgePeer(config: PlatformConfig): Peer {
+  if (config.ingress.kind === "gateway")
+    return podsIn(config.operators.envoyGateway.namespace, gatewayDataPlaneLabels(config));
+  return ingressControllerPeer(config);
+}
+
 /** Prometheus (kube-prometheus-stack or an existing one) in the system namespace. */
 export const PROMETHEUS_POD_LABELS: Labels = { "app.kubernetes.io/name": "prometheus" };
 export function prometheusPeer(config: PlatformConfig): Peer {

@@ -19,7 +19,7 @@ import { armUrl, armUrlEnvName } from "./arms";
 import {
   armPodLabels,
   dataStoreEgress,
-  ingressControllerPeer,
+  edgePeer,
   llmEgress,
   orchestratorPodLabels,
   policySpec,
@@ -109,7 +109,7 @@ export class Orchestrator extends pulumi.ComponentResource {
         spec: policySpec(
           orchestratorPodLabels(config),
           [
-            { from: [ingressControllerPeer(config)], ports: tcp(o.ports.http) },
+            { from: [edgePeer(config)], ports: tcp(o.ports.http) },
             { from: reflexPeers(config), ports: tcp(o.ports.http) },
             ...prometheusIngress(config, o.ports.metrics),
           ],

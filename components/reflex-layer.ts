@@ -29,7 +29,7 @@ import { resolvePodOptions } from "./k8s/pod-options";
 import {
   DATA_STORE_PORTS,
   dataStorePodLabels,
-  ingressControllerPeer,
+  edgePeer,
   orchestratorPodLabels,
   podsIn,
   policySpec,
@@ -177,10 +177,7 @@ export class ReflexLayer extends pulumi.ComponentResource {
         },
         spec: policySpec(
           reflexPodLabels(config),
-          [
-            { from: [ingressControllerPeer(config)], ports: tcp(r.port) },
-            ...prometheusIngress(config, r.port),
-          ],
+          [{ from: [edgePeer(config)], ports: tcp(r.port) }, ...prometheusIngress(config, r.port)],
           [
             {
               to: [podsIn(config.namespaces.workloads, orchestratorPodLabels(config))],

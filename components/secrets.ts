@@ -70,6 +70,14 @@ export function tlsLifetimeHours(config: PlatformConfig) {
   };
 }
 
+/**
+ * Namespaces whose `octollm-tls` Secret the edge reads: the Gateway's (system) namespace, or,
+ * with Ingress objects (one per backend namespace), both backend namespaces.
+ */
+export function edgeTlsRoles(config: PlatformConfig): NamespaceRole[] {
+  return config.ingress.kind === "gateway" ? ["system"] : ["workloads", "reflex"];
+}
+
 /** ConfigMap holding the private CA certificate (public), for clients that must trust it. */
 export const CA_CONFIGMAP = "octollm-ca";
 
@@ -307,8 +315,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       },
       child,
     );
-    // One Ingress per backend namespace (nginx merges them), so each namespace holds the cert.
-    for (const role of ["workloads", "reflex"] as const) {
+    for (const role of edgeTlsRoles(config)) {
       new k8s.core.v1.Secret(
         `${name}-tls-${role}`,
         {
