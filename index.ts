@@ -11,6 +11,8 @@ export const {
   orchestratorInternalUrl,
   armUrls,
   tlsMode,
+  ingressKind,
+  gateway,
   caCertificate,
   missingLlmKeys,
   dataStores,

@@ -24,10 +24,22 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "./config";
 import type { NamespaceRole } from "./foundation";
-import { gatewayEdge, installEnvoyGateway, LISTENERS, TLS12_CIPHER_SUITES } from "./gateway";
+import {
+  gatewayClassName,
+  gatewayEdge,
+  installEnvoyGateway,
+  LISTENERS,
+  TLS12_CIPHER_SUITES,
+} from "./gateway";
 import { hardenedPodTemplate } from "./k8s/pod";
 import { instanceName, selectorLabels, standardLabels } from "./k8s/labels";
-import { EDGE_GATEWAY_NAME, edgePeer, policySpec, tcp } from "./network-flows";
+import {
+  EDGE_GATEWAY_NAME,
+  edgePeer,
+  gatewayDataPlaneLabels,
+  policySpec,
+  tcp,
+} from "./network-flows";
 import { ORCHESTRATOR_NAME } from "./orchestrator";
 import { REFLEX_NAME } from "./reflex-layer";
 import { edgeTlsRoles, SECRET_NAMES } from "./secrets";
@@ -126,6 +138,16 @@ export function acmeSolver(config: PlatformConfig): Record<string, unknown> {
   return { http01: { ingress: { ingressClassName: i.className, serviceType: "ClusterIP" } } };
 }
 
+/** Where the Gateway is and where its Envoy proxies (and their Service) run. */
+export interface GatewayEndpoint {
+  namespace: string;
+  name: string;
+  className: string;
+  /** `kubectl -n <dataPlaneNamespace> get svc -l <dataPlaneSelector>` shows the public address */
+  dataPlaneNamespace: string;
+  dataPlaneSelector: string;
+}
+
 export interface IngressArgs {
   config: PlatformConfig;
   namespaces: Record<NamespaceRole, pulumi.Output<string>>;
@@ -139,6 +161,7 @@ export class Ingress extends pulumi.ComponentResource {
   public readonly tlsMode: string;
   /** `gateway` or `ingress` */
   public readonly kind: string;
+  public readonly gateway: GatewayEndpoint | undefined;
 
   constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("octollm:ingress:Ingress", name, {}, opts);
@@ -169,7 +192,20 @@ export class Ingress extends pulumi.ComponentResource {
     this.orchestratorUrl = `https://${i.host}${i.paths.orchestrator}`;
     this.tlsMode = i.tls.mode;
     this.kind = i.kind;
+    this.gateway =
+      i.kind === "gateway"
+        ? {
+            namespace: config.namespaces.system,
+            name: EDGE_GATEWAY_NAME,
+            className: gatewayClassName(config),
+            dataPlaneNamespace: config.operators.envoyGateway.namespace,
+            dataPlaneSelector: Object.entries(gatewayDataPlaneLabels(config))
+              .map(([k, v]) => `${k}=${v}`)
+              .join(","),
+          }
+        : undefined;
     this.registerOutputs({
+      gateway: this.gateway,
       host: this.host,
       url: this.url,
       orchestratorUrl: this.orchestratorUrl,

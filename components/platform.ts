@@ -13,6 +13,7 @@ import { ReflexLayer } from "./reflex-layer";
 import { Orchestrator } from "./orchestrator";
 import { Arms } from "./arms";
 import { Ingress } from "./ingress";
+import type { GatewayEndpoint } from "./ingress";
 import { Observability } from "./observability";
 import { Backups } from "./backups";
 
@@ -23,6 +24,8 @@ export interface PlatformEndpoints {
   orchestratorInternalUrl: string;
   armUrls: Record<string, string>;
   tlsMode: string | undefined;
+  /** the Gateway and where its Envoy proxies run (`ingress.kind: gateway`) */
+  gateway: GatewayEndpoint | undefined;
 }
 
 export interface OctoLLMPlatformArgs {
@@ -108,6 +111,7 @@ export class OctoLLMPlatform extends pulumi.ComponentResource {
       orchestratorInternalUrl: orchestrator.url,
       armUrls: arms.urls,
       tlsMode: ingress?.tlsMode,
+      gateway: ingress?.gateway,
     };
 
     this.namespaces = foundation.namespaces;

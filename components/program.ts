@@ -24,6 +24,8 @@ export function buildPlatform(config: PlatformConfig = readPlatformConfig()) {
     orchestratorInternalUrl: platform.endpoints.orchestratorInternalUrl,
     armUrls: platform.endpoints.armUrls,
     tlsMode: platform.endpoints.tlsMode,
+    ingressKind: config.ingress.enabled ? config.ingress.kind : undefined,
+    gateway: platform.endpoints.gateway,
     caCertificate: platform.caCertificate,
     missingLlmKeys: platform.missingLlmKeys,
     dataStores: {

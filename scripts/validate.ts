@@ -1,8 +1,15 @@
 /**
  * Schema validation of rendered objects with the published models: kubernetes-models for the
- * built-in API, and the operators' own models for CloudNativePG, cert-manager and the Prometheus
- * Operator. Kinds without a published model (e.g. Velero) are reported, not silently passed.
+ * built-in API, and the operators' own models for CloudNativePG, cert-manager, the Prometheus
+ * Operator and the Gateway API. Envoy Gateway's kinds are checked against the openAPIV3Schema of
+ * its CRDs at the pinned tag (schemas/envoy-gateway.json, see scripts/vendor-crd-schemas.ts):
+ * the published model package lags that release. Kinds without a published model (e.g. Velero)
+ * are reported, not silently passed.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Ajv from "ajv";
+import type { ValidateFunction } from "ajv";
 import type { KubernetesObject } from "./manifests";
 
 interface Model {
@@ -16,7 +23,84 @@ const MODEL_PACKAGES: Record<string, string> = {
   "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
   "cert-manager.io": "@kubernetes-models/cert-manager",
   "acme.cert-manager.io": "@kubernetes-models/cert-manager",
+  "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
 };
+
+/** API groups validated against vendored CRD schemas, and the file that holds them. */
+const CRD_SCHEMA_FILES: Record<string, string> = {
+  "gateway.envoyproxy.io": "envoy-gateway.json",
+};
+
+type Schema = Record<string, unknown>;
+
+/**
+ * A CRD's structural schema as JSON Schema: int-or-string spelled out, and unknown fields an
+ * error (the API server would prune them silently; a typo must not pass). CEL rules
+ * (x-kubernetes-validations) are not evaluated offline.
+ */
+export function crdToJsonSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(crdToJsonSchema);
+  if (!node || typeof node !== "object") return node;
+  const s = node as Schema;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k.startsWith("x-kubernetes-")) continue;
+    if (k === "properties")
+      out[k] = Object.fromEntries(
+        Object.entries(v as Schema).map(([p, sub]) => [p, crdToJsonSchema(sub)]),
+      );
+    else out[k] = crdToJsonSchema(v);
+  }
+  if (s["x-kubernetes-int-or-string"]) {
+    delete out.type;
+    out.anyOf = [{ type: "integer" }, { type: "string" }];
+  }
+  if (
+    s.properties &&
+    s.additionalProperties === undefined &&
+    !s["x-kubernetes-preserve-unknown-fields"]
+  )
+    out.additionalProperties = false;
+  if (s.nullable === true && typeof out.type === "string") {
+    out.type = [out.type, "null"];
+    delete out.nullable;
+  }
+  return out;
+}
+
+// Formats (int32, int64, ...) restate the types; the checks that matter are types and fields.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+const crdValidators = new Map<string, ValidateFunction | undefined>();
+
+function crdValidator(apiVersion: string, kind: string): ValidateFunction | undefined {
+  const [group, version] = apiVersion.split("/");
+  const file = CRD_SCHEMA_FILES[group];
+  if (!file) return undefined;
+  const key = `${apiVersion} ${kind}`;
+  if (!crdValidators.has(key)) {
+    const vendored = JSON.parse(readFileSync(join(__dirname, "..", "schemas", file), "utf8")) as {
+      kinds: Record<string, Record<string, unknown>>;
+    };
+    const schema = vendored.kinds[kind]?.[version];
+    crdValidators.set(key, schema ? ajv.compile(crdToJsonSchema(schema) as Schema) : undefined);
+  }
+  return crdValidators.get(key);
+}
+
+/** A model-like class over a vendored CRD schema, so both kinds of check look the same. */
+function crdModel(validate: ValidateFunction): ModelClass {
+  return class {
+    constructor(private readonly data: unknown) {}
+    validate(): void {
+      if (validate(this.data)) return;
+      const errors = (validate.errors ?? []).map(
+        (e) =>
+          `${e.instancePath || "/"} ${e.message ?? ""}${e.keyword === "additionalProperties" ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : ""}`,
+      );
+      throw new Error(errors.join("; "));
+    }
+  };
+}
 
 /** The module of an API group version (its index re-exports every kind of that version). */
 export function groupModulePath(apiVersion: string): string | undefined {
@@ -66,6 +150,8 @@ export function describeObject(o: KubernetesObject): string {
 
 /** The published model class of an object's kind, loading only that kind's module. */
 export async function modelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
+  const crd = crdValidator(object.apiVersion, object.kind);
+  if (crd) return crdModel(crd);
   const path = kindModulePath(object.apiVersion, object.kind);
   const mod = path ? await loadModule(path) : undefined;
   return mod?.[object.kind] as ModelClass | undefined;
@@ -76,6 +162,8 @@ export async function modelOf(object: KubernetesObject): Promise<ModelClass | un
  * reference the per-kind lookup is tested against; not used by the render.
  */
 export async function groupModelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
+  const crd = crdValidator(object.apiVersion, object.kind);
+  if (crd) return crdModel(crd);
   const path = groupModulePath(object.apiVersion);
   const mod = path ? await loadModule(path) : undefined;
   return mod?.[object.kind] as ModelClass | undefined;

@@ -3,18 +3,21 @@ import { STACKS, findObject, helmCharts, objectsOf, ofKind, ofType, renderStack 
 import type { Obj } from "./support";
 import { configOf, validateModel } from "./support";
 
+/** The Ingress path (`ingress.kind: ingress`); the default edge is the Gateway (gateway.test.ts). */
+const AS_INGRESS = { "octollm:ingress": { kind: "ingress" } };
+
 const HOSTS = {
   dev: "api.dev.octollm.local",
   staging: "api.staging.octollm.io",
   production: "api.octollm.io",
 } as const;
 
-describe.each(STACKS)("ingress on %s", (stack) => {
-  const config = configOf(stack);
+describe.each(STACKS)("ingress.kind ingress on %s", (stack) => {
+  const config = configOf(stack, AS_INGRESS);
   const ns = config.namespaces;
 
   it("routes / to the reflex layer and /api/orchestrator to the orchestrator with one Ingress per namespace", async () => {
-    const objects = await objectsOf(stack);
+    const objects = await objectsOf(stack, AS_INGRESS);
     const ingresses = ofKind(objects, "Ingress") as Obj[];
     expect(ingresses.map((i) => i.metadata.namespace).sort()).toEqual(
       [ns.reflex, ns.workloads].sort(),
@@ -44,7 +47,7 @@ describe.each(STACKS)("ingress on %s", (stack) => {
   });
 
   it("sets redirect, rate limits, body size and LLM-length timeouts, and no rewrite-target", async () => {
-    const ingresses = ofKind(await objectsOf(stack), "Ingress");
+    const ingresses = ofKind(await objectsOf(stack, AS_INGRESS), "Ingress");
     for (const i of ingresses) {
       const a = i.metadata.annotations!;
       expect(a).toMatchObject({
@@ -79,7 +82,7 @@ describe.each(STACKS)("ingress on %s", (stack) => {
   });
 
   it("serves TLS for the host from the octollm-tls Secret of each namespace", async () => {
-    const objects = await objectsOf(stack);
+    const objects = await objectsOf(stack, AS_INGRESS);
     for (const i of ofKind(objects, "Ingress") as Obj[]) {
       expect(i.spec.tls).toEqual([{ hosts: [HOSTS[stack]], secretName: "octollm-tls" }]);
     }
@@ -97,7 +100,7 @@ describe.each(STACKS)("ingress on %s", (stack) => {
   });
 
   it("exports the public URLs", async () => {
-    const run = await renderStack(stack);
+    const run = await renderStack(stack, AS_INGRESS);
     expect(run.outputs).toMatchObject({
       ingressUrl: `https://${HOSTS[stack]}/`,
       orchestratorUrl: `https://${HOSTS[stack]}/api/orchestrator`,
@@ -110,8 +113,8 @@ describe.each(STACKS)("ingress on %s", (stack) => {
 });
 
 describe("ACME TLS in production", () => {
-  it("installs cert-manager from its pinned chart with CRDs and without the hook-based startup check", async () => {
-    const run = await renderStack("production");
+  it("installs cert-manager from its pinned chart with CRDs and without the chart's hook-based startup check", async () => {
+    const run = await renderStack("production", AS_INGRESS);
     const charts = helmCharts(run).filter((c) => c.chart === "cert-manager");
     expect(charts).toHaveLength(1);
     const [chart] = charts;
@@ -129,15 +132,15 @@ describe("ACME TLS in production", () => {
     const arg = (name: string) =>
       args.find((a) => a.startsWith(`--acme-http01-solver-resource-${name}=`))!.split("=")[1];
     expect(parseInt(arg("limits-cpu")) / parseInt(arg("request-cpu"))).toBeLessThanOrEqual(4);
-    const objects = await objectsOf("production");
+    const objects = await objectsOf("production", AS_INGRESS);
     expect(findObject(objects, "Namespace", "cert-manager").metadata.labels).toMatchObject({
       "pod-security.kubernetes.io/enforce": "restricted",
     });
   });
 
   it("issues from a letsencrypt-prod ClusterIssuer (HTTP-01 through nginx) a Certificate per namespace, after the chart", async () => {
-    const run = await renderStack("production");
-    const objects = await objectsOf("production");
+    const run = await renderStack("production", AS_INGRESS);
+    const objects = await objectsOf("production", AS_INGRESS);
     const issuer = findObject(objects, "ClusterIssuer", "letsencrypt-prod") as Obj;
     await validateModel(issuer);
     expect(issuer.spec.acme).toEqual({
@@ -162,11 +165,16 @@ describe("ACME TLS in production", () => {
       ofType(run, "kubernetes:cert-manager.io/v1:Certificate"),
     );
     expect(crs).toHaveLength(3);
-    for (const cr of crs) expect(cr.dependencies, cr.name).toContain(chart.urn);
+    // Issuer and Certificates wait for cert-manager's API check, which waits for the chart.
+    const [check] = ofType(run, "kubernetes:batch/v1:Job").filter((j) =>
+      j.name.endsWith("-startupapicheck"),
+    );
+    expect(check.dependencies).toContain(chart.urn);
+    for (const cr of crs) expect(cr.dependencies, cr.name).toContain(check.urn);
   });
 
   it("lets the ingress controller reach the HTTP-01 solver pods through default deny", async () => {
-    const objects = await objectsOf("production");
+    const objects = await objectsOf("production", AS_INGRESS);
     for (const ns of ["octollm-production", "octollm-production-reflex"]) {
       const p = findObject(objects, "NetworkPolicy", "acme-http01-solver", ns) as Obj;
       expect(p.spec.podSelector).toEqual({
@@ -189,6 +197,7 @@ describe("ACME TLS in production", () => {
 
   it("assumes an existing cert-manager when the stack does not install it", async () => {
     const overrides = {
+      ...AS_INGRESS,
       "octollm:operators": { certManager: { install: false } },
     };
     const run = await renderStack("production", overrides);
@@ -204,6 +213,7 @@ describe("ACME TLS in production", () => {
 describe("ingress disabled", () => {
   it("renders no Ingress, Certificate or chart, and exports no public URL", async () => {
     const overrides = { "octollm:ingress": { enabled: false } };
+    // (the default kind, gateway: no Gateway API object either)
     const run = await renderStack("production", overrides);
     const objects = await objectsOf("production", overrides);
     expect(ofKind(objects, "Ingress")).toEqual([]);
