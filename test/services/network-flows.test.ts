@@ -3,7 +3,9 @@
  * deny and DNS from the foundation, the services' policies, the data stores' and the ingress'),
  * evaluated on both ends, compared with the platform's list of flows (docs/services.md):
  *
- *   ingress controller → reflex layer, orchestrator
+ *   edge               → reflex layer, orchestrator (our Gateway's Envoy proxies, by namespace
+ *                        and the pod labels Envoy Gateway sets; the ingress controller's
+ *                        namespace with `ingress.kind: ingress`); ACME HTTP-01 solvers
  *   reflex layer       → orchestrator, Redis
  *   orchestrator       → every arm, Postgres, Redis, Qdrant, HTTPS to the LLM APIs
  *   arms               → Redis, Qdrant, Postgres, HTTPS to the LLM APIs, each only where `uses` says
@@ -17,6 +19,8 @@ import { describe, expect, it } from "vitest";
 import type { PlatformConfig } from "../../components/config";
 import { instanceName } from "../../components/k8s/labels";
 import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT } from "../../components/ingress";
+import { ENVOY_PROXY_LABELS, gatewayDataPlaneLabels } from "../../components/network-flows";
+import { edgeTlsRoles } from "../../components/secrets";
 import { MONITORING_POD_LABEL } from "../../components/observability/stack-chart";
 import { STACKS, objectsOf } from "../harness";
 import type { Endpoint, Policy, PortSpec } from "./flow-matrix";
@@ -43,7 +47,10 @@ interface World {
   orchestrator: Endpoint;
   reflex: Endpoint;
   arms: Map<string, Endpoint>;
-  ingressController: Endpoint;
+  /** the edge's data plane: our Gateway's Envoy proxies, or the ingress controller */
+  edge: Endpoint;
+  /** another Gateway's Envoy proxy in the same namespace (kind gateway), or an unrelated pod */
+  otherProxy: Endpoint;
   otherNamespacePod: Endpoint;
   strayWorkloadPod: Endpoint;
   prometheus: Endpoint;
@@ -83,12 +90,36 @@ async function world(stack: string, overrides?: Record<string, unknown>): Promis
     orchestrator: must("orchestrator"),
     reflex: must("reflex-layer"),
     arms: new Map(config.arms.map((a) => [a.name, must(`${a.name}-arm`)])),
-    ingressController: externalPod(
-      "ingress-controller",
-      config.network.ingressControllerNamespace,
-      { "app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller" },
-      [tcpPort(80), tcpPort(443)],
-      901,
+    edge:
+      config.ingress.kind === "gateway"
+        ? externalPod(
+            "gateway-proxy",
+            config.operators.envoyGateway.namespace,
+            gatewayDataPlaneLabels(config),
+            [tcpPort(10080), tcpPort(10443)],
+            901,
+          )
+        : externalPod(
+            "ingress-controller",
+            config.network.ingressControllerNamespace,
+            {
+              "app.kubernetes.io/name": "ingress-nginx",
+              "app.kubernetes.io/component": "controller",
+            },
+            [tcpPort(80), tcpPort(443)],
+            901,
+          ),
+    // Same namespace and implementation, another Gateway: must get nothing of ours.
+    otherProxy: externalPod(
+      "other-gateway-proxy",
+      config.operators.envoyGateway.namespace,
+      {
+        ...ENVOY_PROXY_LABELS,
+        "gateway.envoyproxy.io/owning-gateway-name": "someone-elses",
+        "gateway.envoyproxy.io/owning-gateway-namespace": "default",
+      },
+      [tcpPort(10443)],
+      906,
     ),
     otherNamespacePod: externalPod("other-namespace-pod", "default", { app: "debug" }, [], 902),
     strayWorkloadPod: strayPod(
@@ -121,8 +152,10 @@ async function world(stack: string, overrides?: Record<string, unknown>): Promis
     internet: address("internet", ADDRESSES.internet, [tcpPort(443), tcpPort(80)]),
     privateHost: address("private-host", ADDRESSES.privateHost, [tcpPort(443)]),
     acmeSolvers:
-      config.ingress.enabled && config.ingress.tls.mode === "acme"
-        ? (["workloads", "reflex"] as const).map((role, i) =>
+      config.ingress.enabled &&
+      config.ingress.tls.mode === "acme" &&
+      config.ingress.tls.solver === "http01"
+        ? edgeTlsRoles(config).map((role, i) =>
             strayPod(
               `acme-solver@${role}`,
               ns[role],
@@ -164,9 +197,9 @@ function expectedServiceFlows(w: World): string[] {
     for (const p of ports) out.push(flow(src, dst, p));
   };
   const services = [w.reflex, w.orchestrator, ...w.arms.values()];
-  const sources = [w.ingressController, ...services, w.otherNamespacePod, w.strayWorkloadPod];
+  const sources = [w.edge, ...services, w.otherNamespacePod, w.otherProxy, w.strayWorkloadPod];
   // Sources no policy of ours can restrict: other namespaces, and the host-network reflex layer.
-  const unrestricted = [w.ingressController, w.otherNamespacePod, w.reflex];
+  const unrestricted = [w.edge, w.otherNamespacePod, w.otherProxy, w.reflex];
 
   for (const src of sources) add(src, w.kubeDns, w.kubeDns.ports); // all → DNS
   for (const src of unrestricted) {
@@ -175,7 +208,7 @@ function expectedServiceFlows(w: World): string[] {
     // The reflex layer listens on every node address and no policy can select it.
     if (src !== w.reflex) add(src, w.reflex, w.reflex.ports);
   }
-  add(w.ingressController, w.orchestrator, portsOf(w.orchestrator, [8000]));
+  add(w.edge, w.orchestrator, portsOf(w.orchestrator, [8000]));
   add(w.reflex, w.orchestrator, portsOf(w.orchestrator, [8000]));
   for (const arm of w.config.arms) {
     const a = w.arms.get(arm.name)!;
@@ -183,7 +216,7 @@ function expectedServiceFlows(w: World): string[] {
     if (arm.uses.llm) add(a, w.internet, portsOf(w.internet, [443]));
   }
   add(w.orchestrator, w.internet, portsOf(w.internet, [443]));
-  for (const solver of w.acmeSolvers) add(w.ingressController, solver, solver.ports);
+  for (const solver of w.acmeSolvers) add(w.edge, solver, solver.ports);
   return out.sort();
 }
 
@@ -209,11 +242,12 @@ function expectedDataStoreFlows(w: World): string[] {
 
 function serviceSources(w: World): Endpoint[] {
   return [
-    w.ingressController,
+    w.edge,
     w.reflex,
     w.orchestrator,
     ...w.arms.values(),
     w.otherNamespacePod,
+    w.otherProxy,
     w.strayWorkloadPod,
   ];
 }
@@ -314,8 +348,9 @@ describe.each(STACKS)("network flows on %s", (stack) => {
       [w.orchestrator, w.internet, p(80)], // HTTPS only
       [w.otherNamespacePod, w.orchestrator, p(8000)],
       [w.otherNamespacePod, coder, p(8102)],
-      [w.ingressController, coder, p(8102)], // arms are not public
-      [w.ingressController, w.orchestrator, p(9090)], // metrics are not public
+      [w.edge, coder, p(8102)], // arms are not public
+      [w.edge, w.orchestrator, p(9090)], // metrics are not public
+      [w.otherProxy, w.orchestrator, p(8000)], // only our Gateway's proxies are the edge
       [w.strayWorkloadPod, w.orchestrator, p(8000)], // default deny inside the namespace
       [w.strayWorkloadPod, w.internet, p(443)],
     ];
@@ -323,6 +358,21 @@ describe.each(STACKS)("network flows on %s", (stack) => {
     if (w.qdrant) denied.push([w.reflex, w.qdrant, p(6333)], [coder, w.qdrant, p(6333)]);
     for (const [src, dst, port] of denied)
       expect(allowed(w.policies, src, dst, port), flow(src, dst, port)).toBe(false);
+  });
+});
+
+describe("network flows with ingress.kind ingress", () => {
+  it("admits the ingress controller's namespace instead of the Gateway's proxies", async () => {
+    const w = await world("production", { "octollm:ingress": { kind: "ingress" } });
+    expect(w.edge.id).toBe("ingress-controller");
+    expect(w.acmeSolvers.map((s) => s.id)).toEqual(["acme-solver@workloads", "acme-solver@reflex"]);
+    expect(matrix(w.policies, serviceSources(w), serviceDestinations(w))).toEqual(
+      expectedServiceFlows(w),
+    );
+    const gw = await world("production");
+    expect(gw.edge.id).toBe("gateway-proxy");
+    expect(allowed(w.policies, gw.edge, w.orchestrator, tcpPort(8000))).toBe(false);
+    expect(allowed(gw.policies, w.edge, gw.orchestrator, tcpPort(8000))).toBe(false);
   });
 });
 
@@ -336,7 +386,7 @@ describe("the matrix notices a missing or widened policy", () => {
     const m = matrix(without, serviceSources(w), destinations);
     expect(m).not.toEqual(expectedServiceFlows(w));
     // default deny still holds: the orchestrator loses its flows
-    expect(m).not.toContain("ingress-controller → orchestrator:8000/TCP");
+    expect(m).not.toContain("gateway-proxy → orchestrator:8000/TCP");
     const open = w.policies.map((p) => (p.name === "orchestrator" ? { ...p, egress: [{}] } : p));
     expect(matrix(open, serviceSources(w), destinations)).toContain(
       "orchestrator → private-host:443/TCP",
@@ -350,12 +400,12 @@ describe("the matrix notices a missing or widened policy", () => {
 
 describe("the reflex layer's own policy (applies if it ever leaves the host network)", () => {
   it.each(STACKS)(
-    "%s: allows the ingress controller in and the orchestrator out, nothing else",
+    "%s: allows the edge in and the orchestrator out, nothing else",
     async (stack) => {
       const w = await world(stack);
       const podReflex: Endpoint = { ...w.reflex, hostNetwork: false, ip: ADDRESSES.pod(950) };
       const http = tcpPort(w.config.reflexLayer.port);
-      expect(ingressAllows(w.policies, w.ingressController, podReflex, http)).toBe(true);
+      expect(ingressAllows(w.policies, w.edge, podReflex, http)).toBe(true);
       expect(ingressAllows(w.policies, w.otherNamespacePod, podReflex, http)).toBe(false);
       expect(allowed(w.policies, podReflex, w.orchestrator, tcpPort(8000))).toBe(true);
       expect(egressAllows(w.policies, podReflex, w.arms.get("coder")!, tcpPort(8102))).toBe(false);
@@ -374,7 +424,7 @@ describe("a sixth arm from config only", () => {
     expect(summarizer).toBeDefined();
     expect(allowed(w.policies, w.orchestrator, summarizer, tcpPort(8107))).toBe(true);
     expect(allowed(w.policies, summarizer, w.internet, tcpPort(443))).toBe(true);
-    expect(allowed(w.policies, w.ingressController, summarizer, tcpPort(8107))).toBe(false);
+    expect(allowed(w.policies, w.edge, summarizer, tcpPort(8107))).toBe(false);
     expect(allowed(w.policies, w.arms.get("coder")!, summarizer, tcpPort(8107))).toBe(false);
     if (w.redis) expect(allowed(w.policies, summarizer, w.redis, tcpPort(6379))).toBe(false);
     const destinations = serviceDestinations(w);
