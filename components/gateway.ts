@@ -23,7 +23,7 @@
  *   listener. BackendTrafficPolicy on each public route: a local rate limit per client IP.
  */
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig, Resources } from "./config";
 import type { NamespaceRole } from "./foundation";
 import { instanceName, standardLabels } from "./k8s/labels";

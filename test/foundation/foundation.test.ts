@@ -212,16 +212,20 @@ describe("LLM keys from secret config", () => {
 
 describe("private CA for dev and staging", () => {
   it.each(["dev", "staging"])(
-    "%s gets a TLS Secret in both ingress namespaces and a CA bundle",
+    "%s gets a TLS Secret where the edge reads it (beside the Gateway; both backend namespaces for Ingress objects) and a CA bundle",
     async (stack) => {
-      const objects = await objectsOf(stack);
-      const tls = ofKind(objects, "Secret").filter((s) => s.metadata.name === "octollm-tls");
-      expect(tls.map((s) => s.metadata.namespace).sort()).toEqual([
+      const secretsIn = async (overrides?: Record<string, unknown>) => {
+        const objects = await objectsOf(stack, overrides);
+        const tls = ofKind(objects, "Secret").filter((s) => s.metadata.name === "octollm-tls");
+        expect((tls[0] as Record<string, any>).stringData["tls.key"]).toBe("<redacted>");
+        expect(findObject(objects, "ConfigMap", "octollm-ca").data).toHaveProperty("ca.crt");
+        return tls.map((s) => s.metadata.namespace).sort();
+      };
+      expect(await secretsIn()).toEqual([`octollm-${stack}-system`]);
+      expect(await secretsIn({ "octollm:ingress": { kind: "ingress" } })).toEqual([
         `octollm-${stack}`,
         `octollm-${stack}-reflex`,
       ]);
-      expect((tls[0] as Record<string, any>).stringData["tls.key"]).toBe("<redacted>");
-      expect(findObject(objects, "ConfigMap", "octollm-ca").data).toHaveProperty("ca.crt");
     },
   );
 
