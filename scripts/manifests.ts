@@ -103,6 +103,8 @@ export const CLUSTER_WIDE_CHARTS: ReadonlySet<string> = new Set([
   "cert-manager",
   "kube-prometheus-stack",
   "velero",
+  // Envoy Gateway: its CRDs, the Gateway API CRDs and a cluster-wide controller.
+  "oci://docker.io/envoyproxy/gateway-helm",
 ]);
 
 /**

@@ -16,7 +16,11 @@ import { sharedClusterProblems } from "../../scripts/render";
 import { kubernetesObjects, renderStack } from "../harness";
 
 /** The documented overlay of the second stack (docs/operations.md "Two stacks, one cluster"). */
-const SECOND_STACK = { "octollm:operators": { cloudnativePg: { install: false } } };
+const SECOND_STACK = {
+  "octollm:operators": { cloudnativePg: { install: false }, envoyGateway: { install: false } },
+  // The first stack's GatewayClass: its Envoy Gateway runs this stack's proxies too.
+  "octollm:ingress": { gateway: { className: "envoy-gateway" } },
+};
 
 describe("two stacks in one cluster", () => {
   it("dev beside staging collide on nothing once dev leaves CloudNativePG to staging", async () => {
@@ -42,8 +46,12 @@ describe("two stacks in one cluster", () => {
     const [staging, dev] = await Promise.all([renderStack("staging"), renderStack("dev")]);
     expect(collisions(staging, dev)).toEqual([
       "chart cloudnative-pg (CRDs, cluster-wide)",
+      "chart oci://docker.io/envoyproxy/gateway-helm (CRDs, cluster-wide)",
       "core/Namespace (cluster)/cnpg-system",
+      "core/Namespace (cluster)/envoy-gateway-system",
+      "gateway.networking.k8s.io/GatewayClass (cluster)/envoy-gateway",
       "helm release cnpg-system/octollm-data-postgres-operator",
+      "helm release envoy-gateway-system/octollm-ingress-envoy-gateway",
     ]);
   });
 
@@ -77,7 +85,7 @@ describe("two stacks in one cluster", () => {
         root,
       ),
     ).toEqual([
-      "stacks staging and dev share kubernetes context shared and would both create: chart cloudnative-pg (CRDs, cluster-wide); core/Namespace (cluster)/cnpg-system; helm release cnpg-system/octollm-data-postgres-operator (set operators.<name>.install: false on one; docs/operations.md#two-stacks-one-cluster)",
+      "stacks staging and dev share kubernetes context shared and would both create: chart cloudnative-pg (CRDs, cluster-wide); chart oci://docker.io/envoyproxy/gateway-helm (CRDs, cluster-wide); core/Namespace (cluster)/cnpg-system; core/Namespace (cluster)/envoy-gateway-system; gateway.networking.k8s.io/GatewayClass (cluster)/envoy-gateway; helm release cnpg-system/octollm-data-postgres-operator; helm release envoy-gateway-system/octollm-ingress-envoy-gateway (set operators.<name>.install: false on one; docs/operations.md#two-stacks-one-cluster)",
     ]);
     const devOnShared = await renderStack("dev", SECOND_STACK);
     expect(
