@@ -557,9 +557,238 @@ export const configReferences: OctoPolicy = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Gateway API (the default edge): listeners, routes, backends
+// ---------------------------------------------------------------------------------------------
+
+const GATEWAY_TYPE = "kubernetes:gateway.networking.k8s.io/v1:Gateway";
+const HTTPROUTE_TYPE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
+const GRANT_TYPES = [
+  "kubernetes:gateway.networking.k8s.io/v1beta1:ReferenceGrant",
+  "kubernetes:gateway.networking.k8s.io/v1:ReferenceGrant",
+];
+
+interface Listener {
+  name?: string;
+  protocol?: string;
+  tls?: {
+    certificateRefs?: { group?: string; kind?: string; name?: string; namespace?: string }[];
+  };
+  allowedRoutes?: {
+    namespaces?: { from?: string; selector?: LabelSelector };
+    kinds?: { group?: string; kind?: string }[];
+  };
+}
+interface ParentRef {
+  group?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  sectionName?: string;
+}
+interface RouteRule {
+  backendRefs?: {
+    group?: string;
+    kind?: string;
+    name?: string;
+    namespace?: string;
+    port?: number;
+  }[];
+  filters?: { type?: string; requestRedirect?: { scheme?: string } }[];
+}
+
+/** Whether a ReferenceGrant in `to.namespace` lets `from` refer to `to`. */
+function granted(
+  index: StackIndex,
+  from: { group: string; kind: string; namespace: string },
+  to: { group: string; kind: string; namespace: string; name: string },
+): boolean {
+  return GRANT_TYPES.flatMap((t) => index.inNamespace(t, to.namespace)).some((g) => {
+    const spec = (g.props.spec ?? {}) as {
+      from?: { group?: string; kind?: string; namespace?: string }[];
+      to?: { group?: string; kind?: string; name?: string }[];
+    };
+    return (
+      asArray(spec.from).some(
+        (f) =>
+          (f.group ?? "") === from.group && f.kind === from.kind && f.namespace === from.namespace,
+      ) &&
+      asArray(spec.to).some(
+        (t) =>
+          (t.group ?? "") === to.group && t.kind === to.kind && (!t.name || t.name === to.name),
+      )
+    );
+  });
+}
+
+/** Whether a listener's allowedRoutes admits an HTTPRoute from `routeNs` (Gateway in `gwNs`). */
+function listenerAdmits(
+  index: StackIndex,
+  listener: Listener,
+  gwNs: string | undefined,
+  routeNs: string | undefined,
+): boolean {
+  const kinds = asArray(listener.allowedRoutes?.kinds);
+  if (kinds.length > 0 && !kinds.some((k) => k.kind === "HTTPRoute")) return false;
+  const ns = listener.allowedRoutes?.namespaces;
+  const from = ns?.from ?? "Same";
+  if (from === "All") return true;
+  if (from === "Same") return routeNs === gwNs;
+  if (from !== "Selector" || !ns?.selector || !routeNs) return false;
+  const declared = index.namespaces.get(routeNs);
+  const labels = {
+    ...(declared ? (metaOf(declared.props).labels ?? {}) : {}),
+    "kubernetes.io/metadata.name": routeNs,
+  };
+  return selectorMatches(ns.selector, labels);
+}
+
+export const gatewayReferences: OctoPolicy = {
+  name: "gateway-references",
+  description:
+    "Gateway API edge: every HTTPS listener terminates TLS with certificateRefs to a Secret that exists or that a cert-manager Certificate makes; every HTTPRoute's parentRefs name an existing Gateway listener whose allowedRoutes admit it; every backendRef names an existing Service and one of its ports (across namespaces only with a ReferenceGrant); an HTTP listener only redirects to HTTPS.",
+  enforcementLevel: "mandatory",
+  validateStack: (args, reportViolation) => {
+    const index = indexStack(args.resources);
+    const made = operatorSecrets(index);
+    const gateways = own(index, GATEWAY_TYPE);
+    for (const gw of gateways) {
+      for (const l of asArray((gw.props.spec as { listeners?: Listener[] })?.listeners)) {
+        if (l.protocol !== "HTTPS") continue;
+        const refs = asArray(l.tls?.certificateRefs);
+        if (refs.length === 0) {
+          reportViolation(
+            `${gw.label}: HTTPS listener ${l.name ?? "?"} has no certificateRefs`,
+            gw.urn,
+          );
+          continue;
+        }
+        for (const ref of refs) {
+          const ns = ref.namespace ?? gw.namespace ?? "default";
+          const kind = ref.kind ?? "Secret";
+          const exists =
+            kind === "Secret" &&
+            (index.inNamespace(TYPES.secret, ns).some((s) => s.objectName === ref.name) ||
+              made.get(ns)?.has(ref.name ?? "") === true);
+          if (!exists)
+            reportViolation(
+              `${gw.label}: HTTPS listener ${l.name ?? "?"} → ${kind} ${ns}/${ref.name ?? "?"}, which neither exists nor is made by a Certificate`,
+              gw.urn,
+            );
+          else if (
+            ns !== gw.namespace &&
+            !granted(
+              index,
+              {
+                group: "gateway.networking.k8s.io",
+                kind: "Gateway",
+                namespace: gw.namespace ?? "",
+              },
+              { group: "", kind: "Secret", namespace: ns, name: ref.name ?? "" },
+            )
+          )
+            reportViolation(
+              `${gw.label}: HTTPS listener ${l.name ?? "?"} → Secret ${ns}/${ref.name ?? "?"} in another namespace without a ReferenceGrant there`,
+              gw.urn,
+            );
+        }
+      }
+    }
+    const servicesIn = (ns: string | undefined, name: string | undefined) =>
+      index.inNamespace(TYPES.service, ns).find((s) => s.objectName === name);
+    for (const route of own(index, HTTPROUTE_TYPE)) {
+      const spec = (route.props.spec ?? {}) as { parentRefs?: ParentRef[]; rules?: RouteRule[] };
+      const rules = asArray(spec.rules);
+      const parents = asArray(spec.parentRefs);
+      if (parents.length === 0)
+        reportViolation(`${route.label}: has no parentRefs, so no Gateway serves it`, route.urn);
+      for (const p of parents) {
+        if ((p.kind ?? "Gateway") !== "Gateway") continue;
+        const gwNs = p.namespace ?? route.namespace;
+        const gw = gateways.find((g) => g.objectName === p.name && g.namespace === gwNs);
+        if (!gw) {
+          reportViolation(
+            `${route.label}: parentRef Gateway ${gwNs ?? "?"}/${p.name ?? "?"} does not exist`,
+            route.urn,
+          );
+          continue;
+        }
+        const listeners = asArray((gw.props.spec as { listeners?: Listener[] })?.listeners).filter(
+          (l) => p.sectionName === undefined || l.name === p.sectionName,
+        );
+        if (listeners.length === 0) {
+          reportViolation(
+            `${route.label}: parentRef ${gw.label} has no listener ${p.sectionName ?? "?"}`,
+            route.urn,
+          );
+          continue;
+        }
+        const admitting = listeners.filter((l) =>
+          listenerAdmits(index, l, gw.namespace, route.namespace),
+        );
+        if (admitting.length === 0)
+          reportViolation(
+            `${route.label}: listener ${listeners.map((l) => l.name).join(", ")} of ${gw.label} does not admit routes from namespace ${route.namespace ?? "?"} (allowedRoutes)`,
+            route.urn,
+          );
+        for (const l of admitting.filter((x) => x.protocol === "HTTP")) {
+          const redirectOnly = rules.every(
+            (r) =>
+              asArray(r.backendRefs).length === 0 &&
+              asArray(r.filters).some(
+                (f) => f.type === "RequestRedirect" && f.requestRedirect?.scheme === "https",
+              ),
+          );
+          if (!redirectOnly)
+            reportViolation(
+              `${route.label}: attaches to plain-HTTP listener ${l.name ?? "?"} of ${gw.label} and serves backends instead of redirecting to https`,
+              route.urn,
+            );
+        }
+      }
+      for (const rule of rules)
+        for (const b of asArray(rule.backendRefs)) {
+          if ((b.kind ?? "Service") !== "Service" || (b.group ?? "") !== "") continue;
+          const ns = b.namespace ?? route.namespace;
+          const svc = servicesIn(ns, b.name);
+          if (!svc) {
+            reportViolation(
+              `${route.label}: backendRef Service ${ns ?? "?"}/${b.name ?? "?"} does not exist`,
+              route.urn,
+            );
+            continue;
+          }
+          const ports = asArray((svc.props.spec as { ports?: ServicePort[] })?.ports);
+          if (!ports.some((p) => p.port === b.port))
+            reportViolation(
+              `${route.label}: backendRef Service ${ns ?? "?"}/${b.name ?? "?"} port ${b.port ?? "?"}, which the Service does not expose (ports: ${ports.map((p) => p.port).join(", ")})`,
+              route.urn,
+            );
+          if (
+            ns !== route.namespace &&
+            !granted(
+              index,
+              {
+                group: "gateway.networking.k8s.io",
+                kind: "HTTPRoute",
+                namespace: route.namespace ?? "",
+              },
+              { group: "", kind: "Service", namespace: ns ?? "", name: b.name ?? "" },
+            )
+          )
+            reportViolation(
+              `${route.label}: backendRef Service ${ns ?? "?"}/${b.name ?? "?"} is in another namespace without a ReferenceGrant there`,
+              route.urn,
+            );
+        }
+    }
+  },
+};
+
 export const referencePolicies: OctoPolicy[] = [
   selectorsMatch,
   networkPolicyPeers,
   backendReferences,
   configReferences,
+  gatewayReferences,
 ];
