@@ -1100,7 +1100,60 @@ function checkBackupCredentials(ctx: z.RefinementCtx, c: PlatformInput): void {
     });
 }
 
+/**
+ * kube-prometheus-stack's pods land in the system namespace with the resources we give them in
+ * its values; offline the chart is not expanded, so its pods are not in the capacity table. Sum
+ * them here so that monitoring switched on under a quota that cannot hold it (dev's, sized for a
+ * laptop without monitoring) fails before anything is registered, naming the quota key.
+ */
+function monitoringQuotaProblems(c: PlatformInput): { path: PropertyKey[]; message: string }[] {
+  const stack = c.operators.prometheusStack;
+  if (!c.observability.enabled || !stack.install || stack.namespace !== c.namespaces.system)
+    return [];
+  const o = c.observability;
+  const parts = [o.prometheus.resources, o.grafana.resources, o.alertmanager.resources];
+  const need: Record<string, { num: bigint; den: bigint }> = {
+    "requests.cpu": sumOf(parts.map((r) => r.requests.cpu)),
+    "requests.memory": sumOf(parts.map((r) => r.requests.memory)),
+    "limits.cpu": sumOf(parts.map((r) => r.limits.cpu)),
+    "limits.memory": sumOf(parts.map((r) => r.limits.memory)),
+    "requests.storage": sumOf([o.prometheus.storage]),
+    pods: sumOf([parts.length]),
+  };
+  const hard = c.quotas.system.quota as Record<string, string | number | undefined>;
+  const out: { path: PropertyKey[]; message: string }[] = [];
+  for (const [key, value] of Object.entries(need)) {
+    const limit = hard[key];
+    if (limit === undefined || !isQuantity(limit)) continue;
+    if (compare(value, parseQuantity(limit)) > 0)
+      out.push({
+        path: ["quotas", "system", "quota", key],
+        message: `monitoring (observability.enabled with operators.prometheusStack.install) needs ${key} of at least ${String(formatQ(key, value))} for Prometheus, Grafana and Alertmanager alone; raise the quota or their resources in octollm:observability, or leave monitoring off`,
+      });
+  }
+  return out;
+}
+
+function sumOf(values: (string | number)[]): { num: bigint; den: bigint } {
+  return values
+    .filter((v) => isQuantity(v))
+    .map((v) => parseQuantity(v))
+    .reduce((a, b) => ({ num: a.num * b.den + b.num * a.den, den: a.den * b.den }), {
+      num: 0n,
+      den: 1n,
+    });
+}
+
+function formatQ(key: string, q: { num: bigint; den: bigint }): string {
+  const n = Number(q.num) / Number(q.den);
+  if (key.endsWith("cpu")) return Number.isInteger(n) ? String(n) : `${Math.ceil(n * 1000)}m`;
+  if (key === "pods") return String(n);
+  return `${Math.ceil(n / 2 ** 20)}Mi`;
+}
+
 export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx) => {
+  for (const problem of monitoringQuotaProblems(c))
+    ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
   // Arms: names and ports are identities (Service names, NetworkPolicy ports).
   const names = new Map<string, number>();
   const taken = reservedPorts(c);

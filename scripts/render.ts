@@ -18,7 +18,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parsePlatformConfig } from "../components/config";
-import type { PolicyReport } from "../policies/evaluate";
+import type { PolicyReport, QuotaKey } from "../policies/evaluate";
+import {
+  formatBytes,
+  formatCount,
+  formatCpu,
+  parseQuantity,
+  sum,
+} from "../components/k8s/quantity";
 import {
   PolicyConfigError,
   evaluatePolicies,
@@ -199,12 +206,34 @@ function summary(reports: StackReport[], options: RenderOptions): string {
     parts.push(
       `\n${r.stack} capacity at peak (HPA maxima):\n${formatCapacityTable(r.policies.capacity)}`,
     );
+    parts.push(clusterTotalLine(r));
   }
   if (options.outDir && options.writeYaml)
     parts.push(
       `\nwrote ${reports.map((r) => path.join(options.outDir ?? "", `${r.stack}.yaml`)).join(", ")} (+ .report.json)`,
     );
   return parts.join("\n");
+}
+
+/**
+ * Everything the stack runs at peak, summed over its namespaces: what the cluster (a laptop, for
+ * dev) must hold. Unexpanded charts' pods are not in it; their notes above say which.
+ */
+export function clusterTotal(report: StackReport): Record<"requests" | "limits", string> & {
+  pods: string;
+} {
+  const total = (key: QuotaKey) =>
+    sum(report.policies.capacity.map((row) => row.exact.peak[key] ?? parseQuantity(0)));
+  return {
+    requests: `${formatCpu(total("requests.cpu"))} CPU, ${formatBytes(total("requests.memory"))} memory`,
+    limits: `${formatCpu(total("limits.cpu"))} CPU, ${formatBytes(total("limits.memory"))} memory`,
+    pods: formatCount(total("pods")),
+  };
+}
+
+function clusterTotalLine(report: StackReport): string {
+  const t = clusterTotal(report);
+  return `${report.stack} cluster total at peak: requests ${t.requests}; limits ${t.limits}; ${t.pods} pods`;
 }
 
 interface Cli {

@@ -143,6 +143,42 @@ describe("bad input is rejected at parse time with key, value and what is allowe
     );
   });
 
+  it("refuses monitoring in dev under a system quota too small for it, naming the quota key", () => {
+    const monitoring = {
+      "octollm:observability": { enabled: true },
+      "octollm:operators": { prometheusStack: { install: true } },
+    };
+    const problems = configProblems(monitoring, "dev").filter((p) => p.includes("monitoring"));
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^octollm:quotas\.system\.quota\.requests\.cpu: got "1"; monitoring .* needs requests\.cpu of at least 1175m/,
+      ),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^octollm:quotas\.system\.quota\.requests\.storage: got "10Gi"; monitoring/,
+      ),
+    );
+    // room for it: the same switch passes
+    const roomy = {
+      ...monitoring,
+      "octollm:quotas": {
+        system: {
+          quota: {
+            "requests.cpu": "4",
+            "requests.memory": "8Gi",
+            "limits.cpu": "12",
+            "limits.memory": "16Gi",
+            "requests.storage": "200Gi",
+          },
+        },
+      },
+    };
+    expect(configProblems(roomy, "dev").filter((p) => p.includes("monitoring"))).toEqual([]);
+    // monitoring off (dev's default): no such problem
+    expect(configProblems({}, "dev")).toEqual([]);
+  });
+
   it("says a key is required when `null` removed its default, in words, not zod's", () => {
     const problems = configProblems({ "octollm:orchestrator": { image: { tag: null } } });
     expect(problems).toEqual([

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
+import { parseQuantity, toNumber } from "../../components/k8s/quantity";
 import { REPO_ROOT } from "../../scripts/offline";
 import { runCli } from "../../scripts/render";
 
@@ -83,5 +84,25 @@ describe("README examples", () => {
     expect((JSON.parse(alice.stdout) as { policyConfig: string }[])[0].policyConfig).toBe(
       "policies/config/dev.json",
     );
+  });
+
+  it("the dev render prints a cluster total at peak beside the per-namespace tables", async () => {
+    const { code, stdout } = await cli(["dev", "--policy-only"]);
+    expect(code).toBe(0);
+    const line =
+      /^dev cluster total at peak: requests (\S+) CPU, (\S+) memory; limits (\S+) CPU, (\S+) memory; (\d+) pods$/m.exec(
+        stdout,
+      );
+    expect(line, stdout.slice(-600)).not.toBeNull();
+    const json = await cli(["dev", "--policy-only", "--json"]);
+    const [report] = JSON.parse(json.stdout) as {
+      policies: { capacity: { cells: Record<string, { peakValue: number }> }[] };
+    }[];
+    const total = (key: string) =>
+      report.policies.capacity.reduce((acc, row) => acc + row.cells[key].peakValue, 0);
+    expect(parseQuantity(line?.[1] ?? "").num).toBeGreaterThan(0n);
+    expect(toNumber(parseQuantity(line?.[1] ?? ""))).toBeCloseTo(total("requests.cpu"), 3);
+    expect(toNumber(parseQuantity(line?.[3] ?? ""))).toBeCloseTo(total("limits.cpu"), 3);
+    expect(Number(line?.[5])).toBe(total("pods"));
   });
 });
