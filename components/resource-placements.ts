@@ -16,7 +16,9 @@ import {
   placementProblems,
 } from "./k8s/limits";
 import { NAMESPACE_ROLES } from "./foundation";
-import { certManagerValues } from "./ingress";
+import { certManagerValues, STARTUPAPICHECK_RESOURCES } from "./ingress";
+import { ENVOY_GATEWAY_RESOURCES, envoyGatewayValues } from "./gateway";
+import { edgeTlsRoles } from "./secrets";
 import { cnpgOperatorValues } from "./data-stores/postgres";
 import { veleroChartValues } from "./backups/velero";
 import { prometheusStackValues } from "./observability/stack-chart";
@@ -161,9 +163,16 @@ function chartPlacements(c: PlatformConfig): ResourcePlacement[] {
         configKey: "operators.certManager",
       }),
     );
+    // cert-manager's API check Job (the issuer's readiness gate) runs in the system namespace.
+    out.push({
+      key: "operators.certManager",
+      what: "the cert-manager-startupapicheck Job",
+      namespace: c.namespaces.system,
+      resources: STARTUPAPICHECK_RESOURCES,
+    });
     // The controller's flags size the HTTP-01 solver pods, which start in the namespace of
-    // each Certificate: the reflex and workloads namespaces.
-    for (const role of ["reflex", "workloads"] as const) {
+    // each Certificate (beside the Gateway, or both backend namespaces for Ingress objects).
+    for (const role of c.ingress.tls.solver === "http01" ? edgeTlsRoles(c) : []) {
       out.push(
         flagPlacement(
           {
@@ -176,6 +185,32 @@ function chartPlacements(c: PlatformConfig): ResourcePlacement[] {
         ),
       );
     }
+  }
+  if (c.ingress.enabled && c.ingress.kind === "gateway") {
+    const eg = ops.envoyGateway;
+    if (eg.install)
+      out.push(
+        ...chartResourcePlacements(envoyGatewayValues(c), {
+          chart: "gateway-helm",
+          namespace: eg.namespace,
+          configKey: "operators.envoyGateway",
+        }),
+      );
+    // The Envoy proxies (EnvoyProxy resources) run in Envoy Gateway's namespace.
+    out.push(
+      {
+        key: "ingress.gateway.proxyResources",
+        what: "the Envoy proxy container",
+        namespace: eg.namespace,
+        resources: c.ingress.gateway.proxyResources,
+      },
+      {
+        key: "ingress.gateway",
+        what: "the Envoy proxies' shutdown-manager sidecar",
+        namespace: eg.namespace,
+        resources: ENVOY_GATEWAY_RESOURCES.shutdownManager,
+      },
+    );
   }
   return out;
 }

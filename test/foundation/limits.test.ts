@@ -217,12 +217,13 @@ describe("the stacks' own configuration", () => {
       "operators.cloudnativePg",
       "operators.velero",
       "operators.certManager",
+      "operators.envoyGateway",
+      "ingress.gateway.proxyResources",
     ])
       expect(keys, key).toContain(key);
+    // Solver pods start beside the Gateway's Certificate (the system namespace).
     const solver = resourcePlacements(c).filter((p) => p.what.includes("HTTP-01 solver"));
-    expect(solver.map((p) => p.namespace).sort()).toEqual(
-      [c.namespaces.reflex, c.namespaces.workloads].sort(),
-    );
+    expect(solver.map((p) => p.namespace)).toEqual([c.namespaces.system]);
   });
 
   it("the rendered LimitRanges carry the defaults the guard checked", async () => {

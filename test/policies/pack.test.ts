@@ -86,6 +86,7 @@ describe("policies", () => {
         "config-references",
         "container-probes",
         "container-resources",
+        "gateway-references",
         "hpa-sanity",
         "image-registry-allowed",
         "image-tag-pinned",
