@@ -262,7 +262,31 @@ const kubernetes = z.strictObject({
     .min(1)
     .optional()
     .describe("path of the kubeconfig file; default ~/.kube/config"),
-  nodeCount: positiveInt.describe("schedulable nodes: the reflex DaemonSet runs one pod on each"),
+  nodeCount: positiveInt.describe(
+    "schedulable nodes: the reflex DaemonSet runs one pod on each, and the cluster-fit check places every pod at peak on this many nodes. The policy pack reads the same value from policies/config/<stack>.json (quota-capacity-at-peak.nodeCount, cluster-fit-at-peak.nodeCount); the render and the tests fail when they differ",
+  ),
+  node: z
+    .strictObject({
+      cpu: cpu.describe("allocatable CPU of one node (`kubectl describe node`: Allocatable)"),
+      memory: memory.describe("allocatable memory of one node"),
+      pods: positiveInt.describe("allocatable pods of one node (the kubelet's maxPods; CNI limits)"),
+      zones: z
+        .array(z.string().min(1))
+        .min(1)
+        .optional()
+        .describe(
+          "zones the nodes are spread over, round-robin (topology.kubernetes.io/zone); unset: one zone",
+        ),
+    })
+    .describe("node shape for the cluster-fit check (policies/config/<stack>.json cluster-fit-at-peak)"),
+  systemReserved: z
+    .strictObject({
+      cpu: cpu.describe("CPU requested on every node by add-ons outside the stack"),
+      memory: memory.describe("memory requested on every node by add-ons outside the stack"),
+    })
+    .describe(
+      "per-node requests of cluster add-ons the stack does not manage (CNI, kube-proxy, CSI node plugin, log agent), taken off each node before placing the stack's pods",
+    ),
 });
 
 const orchestrator = z.strictObject({

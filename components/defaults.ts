@@ -125,6 +125,11 @@ export const PRODUCTION_DEFAULTS = {
   kubernetes: {
     // Seed (001): 8 vCPU / 32 GB nodes. 12 nodes hold the HPA maxima with headroom.
     nodeCount: 12,
+    // What such a node offers pods after the kubelet's and the OS's reservations (EKS m5.2xlarge:
+    // 7910m / ~28.9Gi; 58 pods with the VPC CNI).
+    node: { cpu: "7800m", memory: "28Gi", pods: 58 },
+    // aws-node (VPC CNI), kube-proxy, ebs-csi-node, a log agent: their requests on every node.
+    systemReserved: { cpu: "300m", memory: "512Mi" },
   },
   namespaces: {
     system: "octollm-system",
@@ -392,7 +397,11 @@ export const PRODUCTION_DEFAULTS = {
 
 export const STAGING_OVERRIDES = {
   protectData: false,
-  kubernetes: { nodeCount: 4 },
+  kubernetes: {
+    nodeCount: 4,
+    node: { cpu: "7800m", memory: "28Gi", pods: 58 },
+    systemReserved: { cpu: "300m", memory: "512Mi" },
+  },
   namespaces: {
     system: "octollm-staging-system",
     workloads: "octollm-staging",
@@ -480,7 +489,13 @@ export const STAGING_OVERRIDES = {
 /** Dev fits a laptop cluster of 4 CPU / 8 GiB at its HPA maxima. */
 export const DEV_OVERRIDES = {
   protectData: false,
-  kubernetes: { nodeCount: 1 },
+  kubernetes: {
+    nodeCount: 1,
+    // One kind/k3d node on a 4 CPU / 8 GiB laptop; the host keeps ~1 GiB.
+    node: { cpu: "4", memory: "7Gi", pods: 110 },
+    // kindnet, kube-proxy, CoreDNS, local-path-provisioner
+    systemReserved: { cpu: "300m", memory: "256Mi" },
+  },
   namespaces: {
     system: "octollm-dev-system",
     workloads: "octollm-dev",

@@ -9,6 +9,8 @@ import type { CapacityRow } from "./lib/capacity";
 import { QUOTA_KEYS, computeCapacity, formatQuota } from "./lib/capacity";
 import type { StackResource } from "./lib/stack";
 import { indexStack } from "./lib/stack";
+import type { ClusterFit, NodeShape } from "./lib/placement";
+import { clusterFit } from "./lib/placement";
 
 export interface CapacityConfig {
   /** schedulable nodes: a DaemonSet runs one pod on each */
@@ -91,4 +93,114 @@ export const quotaCapacityAtPeak: OctoPolicy = {
   },
 };
 
-export const capacityPolicies: OctoPolicy[] = [quotaCapacityAtPeak];
+export const CLUSTER_FIT = "cluster-fit-at-peak";
+
+/** cluster-fit-at-peak's config: the node facts of the stack (kept equal to its stack file). */
+export interface ClusterFitConfig {
+  nodeCount?: number;
+  nodeCpu?: string;
+  nodeMemory?: string;
+  nodePods?: number;
+  reservedCpu?: string;
+  reservedMemory?: string;
+  zones?: string[];
+}
+
+export const CLUSTER_FIT_DEFAULTS = {
+  nodeCount: 1,
+  nodeCpu: "4",
+  nodeMemory: "8Gi",
+  nodePods: 110,
+  reservedCpu: "0",
+  reservedMemory: "0",
+};
+
+export function nodeShapeOf(cfg: ClusterFitConfig): NodeShape {
+  return {
+    nodeCount: cfg.nodeCount ?? CLUSTER_FIT_DEFAULTS.nodeCount,
+    cpu: cfg.nodeCpu ?? CLUSTER_FIT_DEFAULTS.nodeCpu,
+    memory: cfg.nodeMemory ?? CLUSTER_FIT_DEFAULTS.nodeMemory,
+    pods: cfg.nodePods ?? CLUSTER_FIT_DEFAULTS.nodePods,
+    reservedCpu: cfg.reservedCpu ?? CLUSTER_FIT_DEFAULTS.reservedCpu,
+    reservedMemory: cfg.reservedMemory ?? CLUSTER_FIT_DEFAULTS.reservedMemory,
+    ...(cfg.zones && cfg.zones.length > 0 ? { zones: cfg.zones } : {}),
+  };
+}
+
+/** The cluster-fit figures of a stack (what the policy checks, and what the report prints). */
+export function clusterFitOf(
+  resources: readonly StackResource[],
+  cfg: ClusterFitConfig,
+): ClusterFit {
+  return clusterFit(indexStack(resources), nodeShapeOf(cfg));
+}
+
+const quantityPattern = "^[0-9]+(\\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$";
+
+export const clusterFitAtPeak: OctoPolicy = {
+  name: CLUSTER_FIT,
+  description:
+    "Every pod of the stack at peak (HPA maxima, DaemonSets on every node, CloudNativePG instances, chart pods the program sizes) fits on nodeCount nodes of the configured shape, honouring required anti-affinity and DoNotSchedule topology spread (first-fit-decreasing placement).",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: {
+      nodeCount: {
+        type: "integer",
+        minimum: 1,
+        default: CLUSTER_FIT_DEFAULTS.nodeCount,
+        description: "= octollm:kubernetes.nodeCount",
+      },
+      nodeCpu: {
+        type: "string",
+        pattern: quantityPattern,
+        default: CLUSTER_FIT_DEFAULTS.nodeCpu,
+        description: "= octollm:kubernetes.node.cpu (allocatable)",
+      },
+      nodeMemory: {
+        type: "string",
+        pattern: quantityPattern,
+        default: CLUSTER_FIT_DEFAULTS.nodeMemory,
+        description: "= octollm:kubernetes.node.memory (allocatable)",
+      },
+      nodePods: {
+        type: "integer",
+        minimum: 1,
+        default: CLUSTER_FIT_DEFAULTS.nodePods,
+        description: "= octollm:kubernetes.node.pods",
+      },
+      reservedCpu: {
+        type: "string",
+        pattern: quantityPattern,
+        default: CLUSTER_FIT_DEFAULTS.reservedCpu,
+        description: "= octollm:kubernetes.systemReserved.cpu",
+      },
+      reservedMemory: {
+        type: "string",
+        pattern: quantityPattern,
+        default: CLUSTER_FIT_DEFAULTS.reservedMemory,
+        description: "= octollm:kubernetes.systemReserved.memory",
+      },
+      zones: {
+        type: "array",
+        items: { type: "string" },
+        description: "= octollm:kubernetes.node.zones",
+      },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const cfg = args.getConfig<ClusterFitConfig>();
+    const fit = clusterFitOf(args.resources, cfg);
+    if (fit.peak.fits) return;
+    const n = fit.shape.nodeCount;
+    const needed = fit.nodesNeeded.peak;
+    const fix =
+      needed === undefined
+        ? `no node count up to ${fit.searchedUpTo} holds it: raise the node shape (octollm:kubernetes.node.cpu / .memory / .pods, with cluster-fit-at-peak.nodeCpu / nodeMemory / nodePods in the policy config) or lower the pod's requests`
+        : `peak needs ${needed} node(s): raise octollm:kubernetes.nodeCount to ≥ ${needed} (and nodeCount in the policy config's quota-capacity-at-peak and cluster-fit-at-peak)`;
+    reportViolation(
+      `at peak the stack's pods do not fit on ${n} node(s) (octollm:kubernetes.nodeCount = ${n}): first pod that does not fit: ${fit.peak.failure?.pod ?? "?"}: ${fit.peak.failure?.reason ?? "?"}; ${fix}`,
+    );
+  },
+};
+
+export const capacityPolicies: OctoPolicy[] = [quotaCapacityAtPeak, clusterFitAtPeak];

@@ -26,10 +26,14 @@ import type { OctoPolicy } from "./lib/policy";
 import { describeResource, isPlainObject } from "./lib/k8s";
 import { recordingExemptions } from "./lib/exemptions";
 import type { CapacityRow } from "./lib/capacity";
-import { capacityRows, QUOTA_CAPACITY } from "./capacity";
+import type { ClusterFitConfig } from "./capacity";
+import { CLUSTER_FIT, capacityRows, clusterFitOf, QUOTA_CAPACITY } from "./capacity";
+import type { ClusterFit } from "./lib/placement";
 
 export type { CapacityRow, CapacityCell, QuotaKey } from "./lib/capacity";
 export { formatCapacityTable, QUOTA_KEYS } from "./lib/capacity";
+export type { ClusterFit } from "./lib/placement";
+export { formatClusterFit } from "./lib/placement";
 
 /** One registered resource of a stack, as the render and the test harness hand it over. */
 export interface RenderedResource {
@@ -69,6 +73,8 @@ export interface PolicyReport {
   violations: PolicyViolation[];
   exemptions: PolicyExemption[];
   capacity: CapacityRow[];
+  /** pods at baseline and peak placed on the configured nodes (cluster-fit-at-peak's config) */
+  clusterFit: ClusterFit;
 }
 
 export class PolicyConfigError extends Error {
@@ -208,6 +214,8 @@ function validateJson(
     return [`${where}: expected ${types.join(" or ")}, got ${actual}`];
   if (s.enum && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value)))
     out.push(`${where}: must be one of ${s.enum.map((e) => JSON.stringify(e)).join(", ")}`);
+  if (typeof value === "string" && s.pattern !== undefined && !new RegExp(s.pattern).test(value))
+    out.push(`${where}: "${value}" does not match ${s.pattern}`);
   if (typeof value === "number") {
     if (s.minimum !== undefined && value < s.minimum) out.push(`${where}: must be ≥ ${s.minimum}`);
     if (s.maximum !== undefined && value > s.maximum) out.push(`${where}: must be ≤ ${s.maximum}`);
@@ -379,6 +387,10 @@ export async function evaluatePolicies(
       reconciled.some((r) => r.policy.name === e.policy && r.enforcementLevel !== "disabled"),
     ),
     capacity: capacityRows(stackResources, nodeCount),
+    clusterFit: clusterFitOf(
+      stackResources,
+      (reconciled.find((r) => r.policy.name === CLUSTER_FIT)?.config ?? {}) as ClusterFitConfig,
+    ),
   };
 }
 

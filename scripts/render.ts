@@ -30,6 +30,7 @@ import {
   PolicyConfigError,
   evaluatePolicies,
   formatCapacityTable,
+  formatClusterFit,
   loadPolicyConfig,
   policyConfigFile,
 } from "../policies/evaluate";
@@ -207,6 +208,9 @@ function summary(reports: StackReport[], options: RenderOptions): string {
       `\n${r.stack} capacity at peak (HPA maxima):\n${formatCapacityTable(r.policies.capacity)}`,
     );
     parts.push(clusterTotalLine(r));
+    parts.push(
+      `\n${r.stack} cluster fit (every pod placed on the nodes, largest first):\n${formatClusterFit(r.policies.clusterFit)}`,
+    );
   }
   if (options.outDir && options.writeYaml)
     parts.push(

@@ -189,7 +189,7 @@ interface Demand {
   pods: number;
 }
 
-function defaultsFor(index: StackIndex, namespace: string): Defaults {
+export function defaultsFor(index: StackIndex, namespace: string): Defaults {
   const d: Defaults = { request: {}, limit: {} };
   for (const lr of index.inNamespace(TYPES.limitRange, namespace)) {
     const items = (
