@@ -26,7 +26,6 @@ import type { OctoPolicy } from "./lib/policy";
 import { describeResource, isPlainObject } from "./lib/k8s";
 import { recordingExemptions } from "./lib/exemptions";
 import type { CapacityRow } from "./lib/capacity";
-import type { ClusterFitConfig } from "./capacity";
 import { CLUSTER_FIT, capacityRows, clusterFitOf, QUOTA_CAPACITY } from "./capacity";
 import type { ClusterFit } from "./lib/placement";
 
@@ -389,7 +388,7 @@ export async function evaluatePolicies(
     capacity: capacityRows(stackResources, nodeCount),
     clusterFit: clusterFitOf(
       stackResources,
-      (reconciled.find((r) => r.policy.name === CLUSTER_FIT)?.config ?? {}) as ClusterFitConfig,
+      reconciled.find((r) => r.policy.name === CLUSTER_FIT)?.config ?? {},
     ),
   };
 }

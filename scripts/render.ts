@@ -34,6 +34,7 @@ import {
   loadPolicyConfig,
   policyConfigFile,
 } from "../policies/evaluate";
+import { nodeFactsDrift } from "./node-facts";
 import type { HelmChartRelease } from "./manifests";
 import {
   countByKind,
@@ -88,9 +89,20 @@ export async function renderStackReport(
   const yaml = toYaml(objects);
   const schema = await validateObjects(objects);
   const environment = String(run.outputs.environment);
+  const policyConfig = loadPolicyConfig(stack, environment);
+  // The node facts live in the stack file; the pack under `pulumi preview` reads them from its
+  // policy config. Any difference is a configuration error naming both files.
+  const root = options.root ?? REPO_ROOT;
+  const drift = nodeFactsDrift(
+    shortPath(path.join(root, `Pulumi.${stack}.yaml`)),
+    parsePlatformConfig(loadStackConfig(stack, root)),
+    shortPath(policyConfigFile(stack, environment)),
+    policyConfig,
+  );
+  if (drift.length > 0) throw new PolicyConfigError(drift);
   const policies = await evaluatePolicies(
     run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
-    loadPolicyConfig(stack, environment),
+    policyConfig,
   );
   const report: StackReport = {
     stack,
@@ -405,4 +417,10 @@ if (require.main === module) {
       process.exit(EXIT.internal);
     },
   );
+}
+
+/** A path relative to the working directory when it is inside it, else absolute. */
+function shortPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel.startsWith("..") || path.isAbsolute(rel) ? file : rel;
 }

@@ -97,13 +97,27 @@ export interface PodSpec {
   restartPolicy?: string;
   affinity?: {
     podAntiAffinity?: {
-      requiredDuringSchedulingIgnoredDuringExecution?: { topologyKey?: string }[];
+      requiredDuringSchedulingIgnoredDuringExecution?: {
+        topologyKey?: string;
+        labelSelector?: {
+          matchLabels?: Record<string, string>;
+          matchExpressions?: { key: string; operator: string; values?: string[] }[];
+        };
+      }[];
       preferredDuringSchedulingIgnoredDuringExecution?: {
         podAffinityTerm?: { topologyKey?: string };
       }[];
     };
   };
-  topologySpreadConstraints?: { topologyKey?: string; whenUnsatisfiable?: string }[];
+  topologySpreadConstraints?: {
+    topologyKey?: string;
+    whenUnsatisfiable?: string;
+    maxSkew?: number;
+    labelSelector?: {
+      matchLabels?: Record<string, string>;
+      matchExpressions?: { key: string; operator: string; values?: string[] }[];
+    };
+  }[];
   imagePullSecrets?: { name?: string }[];
 }
 

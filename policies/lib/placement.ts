@@ -33,7 +33,7 @@ import { isQuantity, parseQuantity } from "../../components/k8s/quantity";
 import type { PodSpec } from "./k8s";
 import { TYPES, asArray, isPlainObject } from "./k8s";
 import { defaultsFor, podCompute } from "./capacity";
-import type { LabelSelector, StackIndex } from "./stack";
+import type { StackIndex } from "./stack";
 import { replicasOf, selectorMatches } from "./stack";
 
 export const HOSTNAME = "kubernetes.io/hostname";
@@ -129,33 +129,18 @@ export function formatMemory(b: number): string {
   return `${Math.ceil(b / mi)}Mi`;
 }
 
-interface AffinityTerm {
-  topologyKey?: string;
-  labelSelector?: LabelSelector;
-}
-
-interface SpreadConstraint {
-  topologyKey?: string;
-  maxSkew?: number;
-  whenUnsatisfiable?: string;
-  labelSelector?: LabelSelector;
-}
-
 /** Constraints of a pod spec against its own pods (labels `own`). */
 function constraintsOf(
   spec: PodSpec | undefined,
   own: Record<string, string>,
 ): Pick<PodGroup, "maxPerDomain" | "spread"> {
   const anti = asArray(
-    (
-      spec?.affinity?.podAntiAffinity as
-        { requiredDuringSchedulingIgnoredDuringExecution?: AffinityTerm[] } | undefined
-    )?.requiredDuringSchedulingIgnoredDuringExecution,
+    spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
   );
   const maxPerDomain = anti
     .filter((t) => t.topologyKey && t.labelSelector && selectorMatches(t.labelSelector, own))
     .map((t) => ({ key: t.topologyKey as string, max: 1 }));
-  const spread = asArray(spec?.topologySpreadConstraints as SpreadConstraint[] | undefined)
+  const spread = asArray(spec?.topologySpreadConstraints)
     .filter(
       (t) =>
         t.whenUnsatisfiable === "DoNotSchedule" &&

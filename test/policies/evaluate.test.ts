@@ -96,6 +96,8 @@ describe("evaluatePolicies", () => {
     const report = await evaluate(stack, {
       "image-tag-pinned": "disabled",
       "service-type-allowed": "advisory",
+      // the fixture's node facts (the default shape is a one-node laptop, which it outgrows)
+      "cluster-fit-at-peak": loadPolicyConfig("production")["cluster-fit-at-peak"],
     });
     expect(messagesOf(report, "image-tag-pinned")).toEqual([]);
     expect(report.violations.map((v) => [v.policy, v.enforcementLevel, v.resource])).toEqual([

@@ -124,12 +124,15 @@ describe("mutations of the production render", () => {
     ]);
   });
 
-  it("raise an HPA max past the quota → quota-capacity-at-peak, saying by how much", async () => {
+  it("raise an HPA max past the quota → quota-capacity-at-peak saying by how much, and cluster-fit-at-peak", async () => {
     const report = await mutated((s) => {
       object(s, "HorizontalPodAutoscaler", "coder-arm", NS).spec.maxReplicas = 200;
     });
     const messages = mandatory(report);
-    expect(messages).toHaveLength(1);
+    expect(messages).toHaveLength(2);
+    expect(messages[1]).toMatch(
+      /^cluster-fit-at-peak: at peak the stack's pods do not fit on 12 node\(s\) \(octollm:kubernetes.nodeCount = 12\): first pod that does not fit: Deployment octollm-production\/coder-arm \(replica \d+ of 200\)/,
+    );
     expect(messages[0]).toMatch(
       /^quota-capacity-at-peak: namespace octollm-production: at peak \(HPA maxima, DaemonSets × 12 node\(s\)\) the workloads do not fit ResourceQuota octollm-quota: requests.cpu \S+ exceeds the quota \S+ by \S+ \(largest: Deployment octollm-production\/coder-arm \S+ at 200 replica\(s\)/,
     );
