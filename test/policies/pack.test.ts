@@ -83,6 +83,7 @@ describe("policies", () => {
     expect(policies.map((p) => p.name).sort()).toEqual(
       [
         "backend-references",
+        "cluster-fit-at-peak",
         "config-references",
         "container-probes",
         "container-resources",
