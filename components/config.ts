@@ -15,7 +15,16 @@ import {
   ratio as quantityRatio,
 } from "./k8s/quantity";
 import { isSensitiveName } from "./k8s/sensitive";
-import { PRODUCTION_DEFAULTS, STAGING_OVERRIDES, DEV_OVERRIDES, newArmDefaults } from "./defaults";
+import {
+  DISTRIBUTIONS,
+  DISTRIBUTION_PRESETS,
+  DEV_OVERRIDES,
+  PRODUCTION_DEFAULTS,
+  STAGING_OVERRIDES,
+  newArmDefaults,
+} from "./defaults";
+import type { Distribution } from "./defaults";
+import { cidrContains, cidrsOverlap, isCidr, isSingleAddress, parseCidr } from "./k8s/cidr";
 // Pod options (issue 14 item 11): schemas in their own module, one `pod` key per workload.
 import { appPodOptions, podOptions } from "./k8s/pod-options";
 import { limitRangeProblems } from "./resource-placements";
@@ -262,6 +271,11 @@ const kubernetes = z.strictObject({
     .min(1)
     .optional()
     .describe("path of the kubeconfig file; default ~/.kube/config"),
+  distribution: z
+    .enum(DISTRIBUTIONS)
+    .describe(
+      "kind, k3d, minikube, eks, gke, aks or generic: a preset for network.nodeCidrs, apiServerCidrs, apiServerPorts, podCidrs and the StorageClass provisioner and parameters (docs/operations.md#kubernetes-distributions); keys set in the stack win",
+    ),
   nodeCount: positiveInt.describe(
     "schedulable nodes: the reflex DaemonSet runs one pod on each, and the cluster-fit check places every pod at peak on this many nodes. The policy pack reads the same value from policies/config/<stack>.json (quota-capacity-at-peak.nodeCount, cluster-fit-at-peak.nodeCount); the render and the tests fail when they differ",
   ),
@@ -334,28 +348,58 @@ const reflexLayer = z.strictObject({
   pod: appPodOptions.optional(),
 });
 
-const storageClass = z.strictObject({
-  name: dnsLabel.describe("StorageClass the data stores' PVCs use; per stack on a shared cluster"),
-  provisioner: z
-    .string()
-    .min(1)
-    .describe("CSI driver, e.g. ebs.csi.aws.com, pd.csi.storage.gke.io"),
-  parameters: z
-    .record(z.string(), z.string())
-    // Drivers spell encryption differently; accept the known spellings, refuse its absence.
-    .refine(
-      (p) =>
-        p.encrypted === "true" ||
-        "disk-encryption-kms-key" in p ||
-        "diskEncryptionSetID" in p ||
-        "kmsKeyId" in p,
-      {
-        message:
-          'must enable encryption at rest: encrypted: "true" (EBS, local), kmsKeyId, disk-encryption-kms-key (GKE) or diskEncryptionSetID (AKS)',
-      },
-    )
-    .describe("driver parameters; must enable encryption"),
-});
+const storageClass = z
+  .strictObject({
+    name: dnsLabel.describe(
+      "StorageClass the data stores' PVCs use; per stack on a shared cluster",
+    ),
+    provisioner: z
+      .string()
+      .min(1)
+      .describe("CSI driver, e.g. ebs.csi.aws.com, pd.csi.storage.gke.io"),
+    parameters: z
+      .record(z.string(), z.string())
+      .describe(
+        "driver parameters; EBS must enable encryption, local provisioners take only their own keys",
+      ),
+  })
+  .superRefine((sc, ctx) => {
+    const problem = storageParameterProblem(sc.provisioner, sc.parameters);
+    if (problem) ctx.addIssue({ code: "custom", path: ["parameters"], message: problem });
+  });
+
+/** Parameters each known provisioner reads; a key it does not read is a silent no-op. */
+const LOCAL_PROVISIONER_PARAMETERS: Record<string, string[]> = {
+  "rancher.io/local-path": ["nodePath", "pathPattern", "volumeType"],
+  "k8s.io/minikube-hostpath": [],
+};
+/** Encryption at rest: where the platform does not always encrypt, its parameter must be set. */
+function storageParameterProblem(
+  provisioner: string,
+  p: Record<string, string>,
+): string | undefined {
+  const local = LOCAL_PROVISIONER_PARAMETERS[provisioner];
+  if (local) {
+    const foreign = Object.keys(p).filter((k) => !local.includes(k));
+    if (foreign.length > 0)
+      return `${provisioner} does not read ${foreign.map((k) => `"${k}"`).join(", ")} (EBS parameters such as type, iops and encrypted are ignored, not applied): allowed: ${local.length > 0 ? local.join(", ") : "no parameters"}`;
+    return undefined;
+  }
+  if (provisioner === "ebs.csi.aws.com") {
+    return p.encrypted === "true" || "kmsKeyId" in p
+      ? undefined
+      : 'must enable encryption at rest: encrypted: "true" (and optionally kmsKeyId)';
+  }
+  // GCE persistent disks and Azure managed disks are always encrypted at rest by the platform.
+  if (provisioner === "pd.csi.storage.gke.io" || provisioner === "disk.csi.azure.com")
+    return undefined;
+  return p.encrypted === "true" ||
+    "disk-encryption-kms-key" in p ||
+    "diskEncryptionSetID" in p ||
+    "kmsKeyId" in p
+    ? undefined
+    : 'must enable encryption at rest for this provisioner: encrypted: "true", kmsKeyId, disk-encryption-kms-key or diskEncryptionSetID';
+}
 
 const postgres = z.strictObject({
   instances: positiveInt.describe("CloudNativePG instances: 1 primary + standbys"),
@@ -624,10 +668,7 @@ const ingress = z.strictObject({
 
 const cidr = z
   .string()
-  .regex(
-    /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$|^[0-9a-fA-F:]+\/\d{1,3}$/,
-    "must be a CIDR like 0.0.0.0/0",
-  )
+  .refine(isCidr, "must be a CIDR like 10.0.0.0/8 or fd00::/8")
   .meta({ title: "CIDR" });
 const network = z.strictObject({
   llmEgressCidrs: z.array(cidr).min(1).describe("where orchestrator and arms may open HTTPS"),
@@ -638,19 +679,58 @@ const network = z.strictObject({
     "namespace of the ingress controller; the only source allowed to reach the services",
   ),
   dnsNamespace: dnsLabel.describe("namespace of cluster DNS (allowed by every egress policy)"),
+  dnsCidrs: z
+    .array(cidr)
+    .describe(
+      "DNS servers pods resolve through that are no kube-dns pod, allowed on port 53 by every egress policy: NodeLocal DNSCache's 169.254.20.10/32 (and, in its transparent mode, the kube-dns Service IP)",
+    ),
   nodeCidrs: z
     .array(cidr)
     .min(1)
     .describe(
-      "addresses nodes use as source for pod traffic (node subnets; with overlay CNIs also the tunnel addresses). The reflex layer runs on the host network, so NetworkPolicies see its traffic as coming from these; keep them disjoint from the pod CIDR",
+      "addresses nodes use as source for pod traffic (node subnets; with overlay CNIs also the tunnel addresses). The reflex layer runs on the host network, so NetworkPolicies see its traffic as coming from these; must not overlap podCidrs (single addresses excepted). Default: the distribution preset",
     ),
   apiServerCidrs: z
     .array(cidr)
     .min(1)
     .describe(
-      "addresses of the Kubernetes API server endpoints (`kubectl get endpoints kubernetes -n default`). Pods that talk to the API (CloudNativePG instances) may open TCP 443/6443 to these and nothing else",
+      "addresses of the Kubernetes API server endpoints (`kubectl get endpoints kubernetes -n default`). Pods that talk to the API (CloudNativePG instances) may open apiServerPorts to these and nothing else. Default: the distribution preset",
+    ),
+  apiServerPorts: z
+    .array(port)
+    .min(1)
+    .describe(
+      "ports of those endpoints (kind, k3d 6443; minikube 8443; EKS, GKE, AKS 443). Default: the distribution preset",
+    ),
+  podCidrs: z
+    .array(cidr)
+    .describe(
+      "the cluster's pod CIDR(s) when known (kind 10.244.0.0/16, k3d 10.42.0.0/16); nodeCidrs and apiServerCidrs must not overlap them. Empty: unknown (VPC-native CNIs). Default: the distribution preset",
     ),
 });
+
+/**
+ * Node and API-server ranges must not take in pod addresses: an `ipBlock` that covers pods
+ * admits every pod (kind's 10.244.0.0/16 inside a 10.0.0.0/8 "node range"). One address is
+ * allowed, a node's own address on the pod network (its bridge or tunnel gateway).
+ */
+function checkPodCidrOverlap(ctx: z.RefinementCtx, n: z.infer<typeof network>): void {
+  const pods = n.podCidrs.map(parseCidr).filter((c) => c !== undefined);
+  for (const key of ["nodeCidrs", "apiServerCidrs"] as const) {
+    n[key].forEach((text, i) => {
+      const range = parseCidr(text);
+      if (!range || isSingleAddress(range)) return;
+      for (const pod of pods) {
+        if (!cidrsOverlap(range, pod)) continue;
+        ctx.addIssue({
+          code: "custom",
+          path: ["network", key, i],
+          message: `${text} ${cidrContains(range, pod) ? "contains" : "overlaps"} the pod CIDR ${pod.text} (network.podCidrs): every pod would pass as ${key === "nodeCidrs" ? "a node" : "the API server"}; allowed: ranges disjoint from ${n.podCidrs.join(", ")} (single /32 or /128 addresses excepted)`,
+        });
+      }
+    });
+  }
+}
 
 const chart = z.strictObject({
   install: z.boolean().describe("install the operator's Helm chart; false assumes it is present"),
@@ -1178,6 +1258,7 @@ function formatQ(key: string, q: { num: bigint; den: bigint }): string {
 export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx) => {
   for (const problem of monitoringQuotaProblems(c))
     ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  checkPodCidrOverlap(ctx, c.network);
   // Arms: names and ports are identities (Service names, NetworkPolicy ports).
   const names = new Map<string, number>();
   const taken = reservedPorts(c);
@@ -1437,12 +1518,29 @@ export function mergeConfig(
   return override;
 }
 
-/** The complete default configuration of an environment (before stack overrides). */
-export function environmentDefaults(env: Environment): Record<string, unknown> {
+/**
+ * The complete default configuration of an environment (before stack overrides), with the
+ * preset of `distribution` (default: the environment's own) laid over it.
+ */
+export function environmentDefaults(
+  env: Environment,
+  distribution?: Distribution,
+): Record<string, unknown> {
   const production = structuredClone(PRODUCTION_DEFAULTS) as Record<string, unknown>;
   const delta = env === "production" ? {} : env === "staging" ? STAGING_OVERRIDES : DEV_OVERRIDES;
+  const base = mergeConfig(production, structuredClone(delta)) as Record<string, unknown>;
+  const own = (base.kubernetes as { distribution: Distribution }).distribution;
+  const d = distribution ?? own;
+  const preset = structuredClone(DISTRIBUTION_PRESETS[d]) as {
+    network: Record<string, unknown>;
+    storageClass: Record<string, unknown>;
+  };
   return {
-    ...(mergeConfig(production, structuredClone(delta)) as Record<string, unknown>),
+    ...(mergeConfig(base, {
+      kubernetes: { distribution: d },
+      network: preset.network,
+      dataStores: { storageClass: preset.storageClass },
+    }) as Record<string, unknown>),
     environment: env,
   };
 }
@@ -1620,9 +1718,26 @@ export function parsePlatformConfig(
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const env = environment as Environment;
-  const merged = mergeConfig(environmentDefaults(env), overrides, [], (name) =>
-    newArmDefaults(env, name),
-  );
+  const asked = isPlainObject(overrides.kubernetes) ? overrides.kubernetes.distribution : undefined;
+  if (asked !== undefined && !(DISTRIBUTIONS as unknown[]).includes(asked)) {
+    throw new ConfigError([
+      `octollm:kubernetes.distribution: got ${JSON.stringify(asked)}; must be one of ${DISTRIBUTIONS.join(", ")}`,
+    ]);
+  }
+  const defaults = environmentDefaults(env, asked as Distribution | undefined);
+  // A stack that names its own provisioner does not inherit the preset's parameters (EBS keys
+  // would reach a driver that ignores them).
+  const sc = ((isPlainObject(overrides.dataStores)
+    ? overrides.dataStores.storageClass
+    : undefined) ?? {}) as Record<string, unknown>;
+  const presetSc = (defaults.dataStores as { storageClass: Record<string, unknown> }).storageClass;
+  if (
+    typeof sc.provisioner === "string" &&
+    sc.provisioner !== presetSc.provisioner &&
+    sc.parameters === undefined
+  )
+    presetSc.parameters = {};
+  const merged = mergeConfig(defaults, overrides, [], (name) => newArmDefaults(env, name));
   const result = platformSchema.safeParse(merged);
   if (!result.success)
     throw new ConfigError(result.error.issues.map((i) => formatIssue(i, merged)));

@@ -123,6 +123,9 @@ export const PRODUCTION_DEFAULTS = {
   ci: { preview: false },
   protectData: true,
   kubernetes: {
+    // The seeds' cluster is EKS (EBS volumes); the preset sets the StorageClass and the network
+    // ranges (DISTRIBUTION_PRESETS below).
+    distribution: "eks",
     // Seed (001): 8 vCPU / 32 GB nodes. 12 nodes hold the HPA maxima with headroom.
     nodeCount: 12,
     // What such a node offers pods after the kubelet's and the OS's reservations (EKS m5.2xlarge:
@@ -196,12 +199,8 @@ export const PRODUCTION_DEFAULTS = {
     }),
   ],
   dataStores: {
-    storageClass: {
-      name: "octollm-fast-ssd",
-      // The seed's in-tree kubernetes.io/aws-ebs provisioner is removed from Kubernetes; use the CSI driver.
-      provisioner: "ebs.csi.aws.com",
-      parameters: { type: "gp3", encrypted: "true", iops: "3000", throughput: "125" },
-    },
+    // provisioner and parameters come from the kubernetes.distribution preset.
+    storageClass: { name: "octollm-fast-ssd" },
     postgres: {
       instances: 3,
       synchronousReplicas: 1,
@@ -304,13 +303,9 @@ export const PRODUCTION_DEFAULTS = {
     llmEgressExceptCidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
     ingressControllerNamespace: "ingress-nginx",
     dnsNamespace: "kube-system",
-    // The reflex layer is hostNetwork: its traffic reaches the orchestrator and Redis with a node
-    // address, so those NetworkPolicies admit it by ipBlock. Narrow this to the cluster's node
-    // subnets (and keep it disjoint from the pod CIDR, or every pod passes the ipBlock).
-    nodeCidrs: ["10.0.0.0/8"],
-    // CloudNativePG instance managers watch their Cluster through the API server; egress to it is
-    // an ipBlock (the API server is no pod). Narrow this to the endpoints of `kubernetes`.
-    apiServerCidrs: ["10.0.0.0/8"],
+    // NodeLocal DNSCache and other DNS servers that are no kube-dns pod: none by default.
+    dnsCidrs: [],
+    // nodeCidrs, apiServerCidrs, apiServerPorts and podCidrs come from the distribution preset.
   },
   operators: {
     // renovate: datasource=helm depName=cloudnative-pg registryUrl=https://cloudnative-pg.github.io/charts
@@ -489,7 +484,9 @@ export const STAGING_OVERRIDES = {
 /** Dev fits a laptop cluster of 4 CPU / 8 GiB at its HPA maxima. */
 export const DEV_OVERRIDES = {
   protectData: false,
+  // kind by default; k3d and minikube are one key away (octollm:kubernetes.distribution).
   kubernetes: {
+    distribution: "kind",
     nodeCount: 1,
     // One kind/k3d node on a 4 CPU / 8 GiB laptop; the host keeps ~1 GiB.
     node: { cpu: "4", memory: "7Gi", pods: 110 },
@@ -535,11 +532,7 @@ export const DEV_OVERRIDES = {
     },
   ],
   dataStores: {
-    storageClass: {
-      name: "octollm-dev-local",
-      provisioner: "rancher.io/local-path",
-      parameters: { encrypted: "true" },
-    },
+    storageClass: { name: "octollm-dev-local" },
     postgres: {
       instances: 1,
       synchronousReplicas: 0,
@@ -646,3 +639,99 @@ export function newArmDefaults(environment: "dev" | "staging" | "production", na
   );
   return { ...template, hpa: sizing.hpa };
 }
+
+/**
+ * What a Kubernetes distribution decides for us: where nodes and the API server sit, the pod
+ * CIDR, the API server's port, and the storage provisioner with its parameters. A preset sits
+ * between the environment's defaults and the stack file: any key the stack sets wins.
+ *
+ * Laptop clusters (upstream defaults, checked against their sources):
+ * - kind: nodes are containers on the docker network `kind`, whose IPv4 subnet docker picks
+ *   from its default address pools (172.17.0.0/16 … 172.31.0.0/16, usually 172.18.0.0/16; the
+ *   API server is the control-plane container, port 6443); podSubnet 10.244.0.0/16
+ *   (kind pkg/apis/config/v1alpha4/default.go); StorageClass `standard` = rancher.io/local-path.
+ * - k3d: the same on docker network `k3d-<name>`; k3s cluster-cidr 10.42.0.0/16, API 6443;
+ *   k3s's local-path-provisioner (rancher.io/local-path).
+ * - minikube (docker driver): network `minikube` 192.168.49.0/24 (the next free 192.168.x.0/24
+ *   for further profiles; the kvm2/hyperkit drivers use 192.168.39.0/24 / 192.168.64.0/24), API
+ *   server port 8443, pod CIDR 10.244.0.0/16; provisioner k8s.io/minikube-hostpath.
+ * Local volume provisioners take no encryption parameter: a laptop volume is a host directory,
+ * encrypted or not with the host's disk.
+ */
+export const DISTRIBUTION_PRESETS = {
+  kind: {
+    network: {
+      nodeCidrs: ["172.16.0.0/12"],
+      apiServerCidrs: ["172.16.0.0/12"],
+      apiServerPorts: [6443],
+      podCidrs: ["10.244.0.0/16"],
+    },
+    storageClass: { provisioner: "rancher.io/local-path", parameters: {} },
+  },
+  k3d: {
+    network: {
+      nodeCidrs: ["172.16.0.0/12"],
+      apiServerCidrs: ["172.16.0.0/12"],
+      apiServerPorts: [6443],
+      podCidrs: ["10.42.0.0/16"],
+    },
+    storageClass: { provisioner: "rancher.io/local-path", parameters: {} },
+  },
+  minikube: {
+    network: {
+      nodeCidrs: ["192.168.0.0/16"],
+      apiServerCidrs: ["192.168.0.0/16"],
+      apiServerPorts: [8443],
+      podCidrs: ["10.244.0.0/16"],
+    },
+    storageClass: { provisioner: "k8s.io/minikube-hostpath", parameters: {} },
+  },
+  // Cloud clusters: the VPC's private range until narrowed (docs/operations.md); the pod CIDR is
+  // unknown (VPC-native CNIs give pods addresses from the node subnets or a secondary range).
+  eks: {
+    network: {
+      nodeCidrs: ["10.0.0.0/8"],
+      apiServerCidrs: ["10.0.0.0/8"],
+      apiServerPorts: [443],
+      podCidrs: [],
+    },
+    // The seed's in-tree kubernetes.io/aws-ebs provisioner is removed from Kubernetes; the CSI driver.
+    storageClass: {
+      provisioner: "ebs.csi.aws.com",
+      parameters: { type: "gp3", encrypted: "true", iops: "3000", throughput: "125" },
+    },
+  },
+  gke: {
+    network: {
+      nodeCidrs: ["10.0.0.0/8"],
+      apiServerCidrs: ["10.0.0.0/8"],
+      apiServerPorts: [443],
+      podCidrs: [],
+    },
+    // Persistent disks are encrypted at rest by Google; CMEK via disk-encryption-kms-key.
+    storageClass: { provisioner: "pd.csi.storage.gke.io", parameters: { type: "pd-ssd" } },
+  },
+  aks: {
+    network: {
+      nodeCidrs: ["10.0.0.0/8"],
+      apiServerCidrs: ["10.0.0.0/8"],
+      apiServerPorts: [443],
+      podCidrs: [],
+    },
+    // Managed disks are encrypted at rest by the platform; customer keys via diskEncryptionSetID.
+    storageClass: { provisioner: "disk.csi.azure.com", parameters: { skuName: "Premium_LRS" } },
+  },
+  // Anything else: private ranges, both usual API ports, and no provisioner: the stack names it.
+  generic: {
+    network: {
+      nodeCidrs: ["10.0.0.0/8"],
+      apiServerCidrs: ["10.0.0.0/8"],
+      apiServerPorts: [443, 6443],
+      podCidrs: [],
+    },
+    storageClass: {},
+  },
+} as const;
+
+export type Distribution = keyof typeof DISTRIBUTION_PRESETS;
+export const DISTRIBUTIONS = Object.keys(DISTRIBUTION_PRESETS) as Distribution[];

@@ -146,6 +146,9 @@ export class Foundation extends pulumi.ComponentResource {
                     },
                     podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
                   },
+                  // NodeLocal DNSCache answers on a link-local address of the node (hostNetwork),
+                  // which no pod selector matches.
+                  ...config.network.dnsCidrs.map((cidr) => ({ ipBlock: { cidr } })),
                 ],
                 ports: [
                   { protocol: "UDP", port: 53 },

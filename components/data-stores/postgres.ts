@@ -379,7 +379,7 @@ export class Postgres extends pulumi.ComponentResource {
             { to: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
             {
               to: config.network.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })),
-              ports: tcp(443, 6443),
+              ports: tcp(...config.network.apiServerPorts),
             },
             ...(archive ? [llmEgress(config), ...identityEgress(config)] : []),
           ],

@@ -59,7 +59,9 @@ export function receiverPorts(config: PlatformConfig): number[] {
       const url = new URL(u);
       return url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
     });
-  return [...new Set([443, 6443, ...ports])].sort((a, b) => a - b);
+  // 443 for HTTPS receivers; the API server's own ports (minikube: 8443) for the operator,
+  // kube-state-metrics and Prometheus' service discovery.
+  return [...new Set([443, ...config.network.apiServerPorts, ...ports])].sort((a, b) => a - b);
 }
 
 export class Observability extends pulumi.ComponentResource {
