@@ -257,7 +257,9 @@ describe.each(STACKS)("Postgres NetworkPolicy on %s", (stack) => {
 
     const egress = np.spec.egress as Record<string, any>[];
     const apiServer = ruleFor(egress, (p) => p.ipBlock !== undefined && !p.ipBlock.except, "to");
-    expect(portsOf(apiServer)).toEqual([443, 6443]);
+    // the distribution's API port: kind 6443 (dev), EKS 443 (staging, production)
+    expect(portsOf(apiServer)).toEqual(config.network.apiServerPorts);
+    expect(config.network.apiServerPorts).toEqual(stack === "dev" ? [6443] : [443]);
     expect(apiServer!.to.map((p: any) => p.ipBlock.cidr)).toEqual(config.network.apiServerCidrs);
     // the object store is reachable only when WAL is archived there
     const archives = config.backups.enabled && config.backups.postgres.objectStore !== undefined;

@@ -192,13 +192,37 @@ export function allowed(policies: Policy[], src: Endpoint, dst: Endpoint, port: 
 // Endpoints from a rendered stack
 // ---------------------------------------------------------------------------------------------
 
-/** Addresses of the model: pods in 172.20/16, nodes in 10.0.1/24, a public and a private host. */
+/**
+ * Addresses of the model: a public and a private host, and nodes and pods as the stack's
+ * cluster numbers them. A cloud cluster (pod CIDR unknown): pods in 172.20/16, nodes in
+ * 10.0.1/24. A cluster with a known pod CIDR (kind, k3d, minikube): pods in it, nodes at the
+ * 17th address of the first node range (kind: 172.16.0.17 on docker's network).
+ */
 export const ADDRESSES = {
   node: "10.0.1.17",
   internet: "104.18.6.1",
   privateHost: "10.1.2.3",
   pod: (n: number) => `172.20.${Math.floor(n / 250)}.${(n % 250) + 2}`,
 };
+const CLOUD = { node: ADDRESSES.node, pod: ADDRESSES.pod };
+
+/** Numbers nodes and pods the way the configured cluster does (call before building endpoints). */
+export function useClusterAddresses(network: {
+  nodeCidrs: readonly string[];
+  podCidrs: readonly string[];
+}): void {
+  const pods = network.podCidrs.find((c) => c.includes("."));
+  if (!pods) {
+    Object.assign(ADDRESSES, CLOUD);
+    return;
+  }
+  const [a, b] = pods.split(".");
+  const [na, nb, nc] = network.nodeCidrs[0].split(".");
+  Object.assign(ADDRESSES, {
+    node: `${na}.${nb}.${nc}.17`,
+    pod: (n: number) => `${a}.${b}.${Math.floor(n / 250)}.${(n % 250) + 2}`,
+  });
+}
 
 export function namespaceLabelsOf(objects: KubernetesObject[]): Map<string, Labels> {
   const out = new Map<string, Labels>();

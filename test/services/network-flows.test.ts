@@ -26,6 +26,7 @@ import { STACKS, objectsOf } from "../harness";
 import type { Endpoint, Policy, PortSpec } from "./flow-matrix";
 import {
   ADDRESSES,
+  useClusterAddresses,
   address,
   allowed,
   egressAllows,
@@ -66,6 +67,7 @@ interface World {
 async function world(stack: string, overrides?: Record<string, unknown>): Promise<World> {
   const objects = await objectsOf(stack, overrides);
   const config = configOf(stack, overrides);
+  useClusterAddresses(config.network);
   const instance = instanceName(config.environment);
   const endpoints = workloadEndpoints(objects);
   const byName = (name: string) =>
@@ -481,6 +483,7 @@ describe("the evaluator itself", () => {
   });
 
   it("matches ipBlock with except, and never matches a host-network pod by selector", () => {
+    useClusterAddresses({ nodeCidrs: ["10.0.0.0/8"], podCidrs: [] });
     const node: Endpoint = {
       ...strayPod("n", "ns", {}, { app: "n" }, [], 3),
       ip: ADDRESSES.node,
