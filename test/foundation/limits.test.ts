@@ -165,6 +165,17 @@ const CONFIGS: [string, () => PlatformConfig][] = [
       configOf("dev", {
         "octollm:observability": { enabled: true },
         "octollm:operators": { prometheusStack: { install: true } },
+        // a system quota that holds Prometheus, Grafana and Alertmanager (checked at parse time)
+        "octollm:quotas": {
+          system: {
+            quota: {
+              "requests.cpu": "2",
+              "requests.memory": "6Gi",
+              "limits.memory": "12Gi",
+              "requests.storage": "120Gi",
+            },
+          },
+        },
       }),
   ],
   ["staging with every operator installed", () => configOf("staging", EVERY_OPERATOR)],
