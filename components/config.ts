@@ -283,7 +283,9 @@ const kubernetes = z.strictObject({
     .strictObject({
       cpu: cpu.describe("allocatable CPU of one node (`kubectl describe node`: Allocatable)"),
       memory: memory.describe("allocatable memory of one node"),
-      pods: positiveInt.describe("allocatable pods of one node (the kubelet's maxPods; CNI limits)"),
+      pods: positiveInt.describe(
+        "allocatable pods of one node (the kubelet's maxPods; CNI limits)",
+      ),
       zones: z
         .array(z.string().min(1))
         .min(1)
@@ -292,7 +294,9 @@ const kubernetes = z.strictObject({
           "zones the nodes are spread over, round-robin (topology.kubernetes.io/zone); unset: one zone",
         ),
     })
-    .describe("node shape for the cluster-fit check (policies/config/<stack>.json cluster-fit-at-peak)"),
+    .describe(
+      "node shape for the cluster-fit check (policies/config/<stack>.json cluster-fit-at-peak)",
+    ),
   systemReserved: z
     .strictObject({
       cpu: cpu.describe("CPU requested on every node by add-ons outside the stack"),
