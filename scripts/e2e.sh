@@ -133,7 +133,7 @@ kubectl --context "$CONTEXT" -n kube-system rollout status deployment/metrics-se
 step "pulumi stack $STACK on a local backend"
 pulumi stack init "$STACK" --secrets-provider passphrase >/dev/null
 # The policy config the pack reads in preview is the one the offline render checks.
-POLICY_CONFIG="policies/config/$STACK.json"
+POLICY_CONFIG="$(npm run -s policy-config -- "$STACK")"
 
 step "pulumi preview with the policy pack ($POLICY_CONFIG)"
 pulumi preview --stack "$STACK" --policy-pack policies --policy-pack-config "$POLICY_CONFIG" \
@@ -146,5 +146,5 @@ pulumi up --stack "$STACK" --yes --skip-preview --policy-pack policies \
 step "smoke checks"
 failover=()
 if [ "${E2E_FAILOVER:-0}" = 1 ]; then failover=(--failover); fi
-npx --no-install tsx scripts/e2e-smoke.ts --stack "$STACK" --context "$CONTEXT" "${failover[@]}" |
+node --require esbuild-register scripts/e2e-smoke.ts --stack "$STACK" --context "$CONTEXT" "${failover[@]}" |
   tee "$ARTIFACTS/smoke.log"

@@ -69,7 +69,7 @@ describe("reconcileConfig", () => {
   it("loads a stack's file and names the stacks it has when asked for another", () => {
     expect(loadPolicyConfig("production").all).toBe("mandatory");
     expect(() => loadPolicyConfig("qa")).toThrow(
-      /no policy configuration for stack "qa".*have: dev, production, staging/,
+      /no policy configuration for stack "qa".*have: dev, (e2e, )?production, staging/,
     );
   });
 
