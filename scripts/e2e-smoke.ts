@@ -24,6 +24,7 @@ import { REDIS_NAME, REDIS_PORTS, REDIS_SERVICES } from "../components/data-stor
 import { armObjectName } from "../components/arms";
 import { ORCHESTRATOR_NAME } from "../components/orchestrator";
 import { REFLEX_NAME } from "../components/reflex-layer";
+import { EDGE_GATEWAY_NAME, gatewayDataPlaneLabels } from "../components/network-flows";
 import { CA_CONFIGMAP, SECRET_KEYS, SECRET_NAMES } from "../components/secrets";
 import { loadStackConfig } from "./offline";
 
@@ -470,7 +471,18 @@ export function smokePlan(config: PlatformConfig, options: { failover?: boolean 
     checks.push({
       name: "the orchestrator answers through the public edge over TLS (private CA)",
       timeoutSeconds: 300,
-      refs: [{ kind: "ConfigMap", namespace: ns.workloads, name: CA_CONFIGMAP }],
+      refs: [
+        { kind: "ConfigMap", namespace: ns.workloads, name: CA_CONFIGMAP },
+        ...(config.ingress.kind === "gateway"
+          ? [{ kind: "Gateway", namespace: ns.system, name: EDGE_GATEWAY_NAME }]
+          : []),
+        {
+          kind: "Service",
+          namespace: ns.workloads,
+          name: ORCHESTRATOR_NAME,
+          port: config.orchestrator.ports.http,
+        },
+      ],
       run: (cluster) => {
         const ca = cluster.json<{ data: Record<string, string> }>([
           "get",
@@ -481,7 +493,9 @@ export function smokePlan(config: PlatformConfig, options: { failover?: boolean 
         ]).data["ca.crt"];
         if (!ca) throw new Error(`ConfigMap ${CA_CONFIGMAP} has no ca.crt`);
         const edge = edgeService(cluster, config);
-        const path = `/api/orchestrator${config.orchestrator.probes.readiness.path.replace(/^\/api\/orchestrator/, "")}`;
+        // The edge routes its orchestrator prefix unchanged, so the in-cluster readiness path is
+        // also the public one (the e2e stack's test holds it under ingress.paths.orchestrator).
+        const path = config.orchestrator.probes.readiness.path;
         return withPortForward(cluster, edge.namespace, `svc/${edge.name}`, 443, async (port) => {
           const status = await httpsGet(config.ingress.host, port, path, ca);
           if (status !== 200)
@@ -635,21 +649,27 @@ function failoverDrill(config: PlatformConfig): SmokeCheck[] {
   ];
 }
 
-/** The Service of the edge's data plane for this stack's Gateway (Envoy Gateway labels). */
+/**
+ * The Service Envoy Gateway runs in front of this stack's Gateway: it carries the same
+ * owning-gateway labels as the proxy pods the NetworkPolicies admit (components/network-flows.ts).
+ */
 function edgeService(
   cluster: Cluster,
   config: PlatformConfig,
 ): { namespace: string; name: string } {
-  const services = cluster.json<{
-    items: { metadata: { name: string; namespace: string; labels?: Record<string, string> } }[];
-  }>(["get", "services", "-A", "-l", "gateway.envoyproxy.io/owning-gateway-namespace"]);
-  const match = services.items.find(
-    (s) =>
-      s.metadata.labels?.["gateway.envoyproxy.io/owning-gateway-namespace"] ===
-      config.namespaces.workloads,
-  );
-  if (!match)
-    throw new Error(`no Envoy data-plane Service owns a Gateway in ${config.namespaces.workloads}`);
+  const selector = Object.entries(gatewayDataPlaneLabels(config))
+    .filter(([key]) => key.startsWith("gateway.envoyproxy.io/"))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(",");
+  const services = cluster.json<{ items: { metadata: { name: string; namespace: string } }[] }>([
+    "get",
+    "services",
+    "-A",
+    "-l",
+    selector,
+  ]);
+  const match = services.items[0];
+  if (!match) throw new Error(`no Envoy data-plane Service matches ${selector}`);
   return { namespace: match.metadata.namespace, name: match.metadata.name };
 }
 

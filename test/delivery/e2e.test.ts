@@ -114,6 +114,11 @@ describe("the e2e stack", () => {
         expect([`${prefix}/healthz`, `${prefix}/readyz`]).toContain(probe.path);
       }
     }
+    // The edge check asks for the readiness path through the public edge, unrewritten.
+    expect(
+      config.orchestrator.probes.readiness.path.startsWith(config.ingress.paths.orchestrator),
+    ).toBe(true);
+    expect(config.ingress.kind).toBe("gateway");
     // Each app listens where its Service and the NetworkPolicies expect it.
     expect(config.orchestrator.env.PODINFO_PORT).toBe(String(config.orchestrator.ports.http));
     expect(config.orchestrator.env.PODINFO_PORT_METRICS).toBe(
