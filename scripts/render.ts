@@ -407,14 +407,23 @@ export async function runCli(argv: string[], io: Io = PROCESS_IO): Promise<numbe
   return failed || shared.length > 0 ? EXIT.violations : EXIT.ok;
 }
 
+/**
+ * Exits once stdout and stderr have flushed: a report of every stack is larger than a pipe's
+ * buffer, and `process.exit` right after the write cut `--json` output short (seen with 4 stacks).
+ */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
 if (require.main === module) {
   runCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (error: unknown) => {
       process.stderr.write(
         `render: internal error (a bug, not your configuration; please report it):\n${(error as Error).stack ?? String(error)}\n`,
       );
-      process.exit(EXIT.internal);
+      exitAfterFlush(EXIT.internal);
     },
   );
 }
