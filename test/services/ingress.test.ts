@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { RenderedResource } from "../../policies/evaluate";
+import { evaluatePolicies, loadPolicyConfig } from "../../policies/evaluate";
 import { STACKS, findObject, helmCharts, objectsOf, ofKind, ofType, renderStack } from "../harness";
 import type { Obj } from "./support";
 import { configOf, validateModel } from "./support";
@@ -223,5 +225,44 @@ describe("ingress disabled", () => {
     expect(run.outputs.orchestratorInternalUrl).toBe(
       "http://orchestrator.octollm-production.svc.cluster.local:8000",
     );
+  });
+});
+
+describe("ingress.kind ingress with another IngressClass", () => {
+  const annotationsOf = async (className: string) =>
+    (
+      ofKind(
+        await objectsOf("production", { "octollm:ingress": { kind: "ingress", className } }),
+        "Ingress",
+      ) as Obj[]
+    ).map((i) => ({
+      className: i.spec.ingressClassName as string,
+      nginx: Object.keys(i.metadata.annotations ?? {}).filter((k) =>
+        k.startsWith("nginx.ingress.kubernetes.io/"),
+      ),
+    }));
+
+  it("writes no nginx annotation for a class that is not nginx, and does for nginx", async () => {
+    const traefik = await annotationsOf("traefik");
+    expect(traefik).toHaveLength(2);
+    for (const i of traefik) expect(i).toEqual({ className: "traefik", nginx: [] });
+    for (const i of await annotationsOf("nginx")) expect(i.nginx.length).toBeGreaterThan(3);
+  });
+});
+
+describe.each(STACKS)("the policy pack on ingress.kind ingress (%s)", (stack) => {
+  it("passes every mandatory policy", async () => {
+    const run = await renderStack(stack, AS_INGRESS);
+    const resources: RenderedResource[] = run.resources.map((r) => ({
+      type: r.type,
+      name: r.name,
+      urn: r.urn,
+      props: structuredClone(r.inputs),
+      ...(r.parent ? { parent: r.parent } : {}),
+    }));
+    expect(resources.some((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress")).toBe(true);
+    const report = await evaluatePolicies(resources, loadPolicyConfig(stack));
+    const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory");
+    expect(mandatory.map((v) => `${v.policy}: ${v.message}`)).toEqual([]);
   });
 });
