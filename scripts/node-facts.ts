@@ -44,7 +44,7 @@ export function nodeFactsDrift(
     const policyValue = reconciled.get(policy)?.[policyKey] ?? absent;
     if (same(stackValue, policyValue)) continue;
     out.push(
-      `${stackFile} octollm:kubernetes.${stackKey} is ${JSON.stringify(stackValue)} but ${policyFile} ${policy}.${policyKey} is ${JSON.stringify(policyValue)}: keep them equal (under pulumi preview the pack reads only ${policyFile})`,
+      `octollm:kubernetes.${stackKey} is ${JSON.stringify(stackValue)} in ${stackFile} but ${policy}.${policyKey} is ${JSON.stringify(policyValue)} in ${policyFile}: keep them equal (under pulumi preview the pack reads only ${policyFile})`,
     );
   }
   return out;

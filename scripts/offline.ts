@@ -143,7 +143,8 @@ function redactLeaves(value: unknown): unknown {
 }
 
 /** Deterministic outputs for providers whose real values come from a cloud or a crypto library. */
-function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+/** What the mocks answer for a resource: its inputs, plus the outputs random/tls would compute. */
+export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
   const inputs = args.inputs as Record<string, unknown>;
   switch (args.type) {
     case "random:index/randomPassword:RandomPassword":

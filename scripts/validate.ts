@@ -88,8 +88,13 @@ function crdValidator(apiVersion: string, kind: string): ValidateFunction | unde
 }
 
 /** A model-like class over a vendored CRD schema, so both kinds of check look the same. */
+/** One model class per CRD validator, so every lookup of a kind yields the same class. */
+const crdModels = new WeakMap<ValidateFunction, ModelClass>();
+
 function crdModel(validate: ValidateFunction): ModelClass {
-  return class {
+  const known = crdModels.get(validate);
+  if (known) return known;
+  const Model = class {
     constructor(private readonly data: unknown) {}
     validate(): void {
       if (validate(this.data)) return;
@@ -100,6 +105,8 @@ function crdModel(validate: ValidateFunction): ModelClass {
       throw new Error(errors.join("; "));
     }
   };
+  crdModels.set(validate, Model);
+  return Model;
 }
 
 /** The module of an API group version (its index re-exports every kind of that version). */

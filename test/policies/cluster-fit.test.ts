@@ -249,8 +249,8 @@ describe("the real stacks", () => {
         loadPolicyConfig("dev"),
       ),
     ).toEqual([
-      "Pulumi.dev.yaml octollm:kubernetes.nodeCount is 3 but policies/config/dev.json quota-capacity-at-peak.nodeCount is 1: keep them equal (under pulumi preview the pack reads only policies/config/dev.json)",
-      "Pulumi.dev.yaml octollm:kubernetes.nodeCount is 3 but policies/config/dev.json cluster-fit-at-peak.nodeCount is 1: keep them equal (under pulumi preview the pack reads only policies/config/dev.json)",
+      "octollm:kubernetes.nodeCount is 3 in Pulumi.dev.yaml but quota-capacity-at-peak.nodeCount is 1 in policies/config/dev.json: keep them equal (under pulumi preview the pack reads only policies/config/dev.json)",
+      "octollm:kubernetes.nodeCount is 3 in Pulumi.dev.yaml but cluster-fit-at-peak.nodeCount is 1 in policies/config/dev.json: keep them equal (under pulumi preview the pack reads only policies/config/dev.json)",
     ]);
   });
 
@@ -267,7 +267,7 @@ describe("the real stacks", () => {
     );
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(
-      `${path.join(root, "Pulumi.dev.yaml")} octollm:kubernetes.nodeCount is 3 but policies/config/dev.json cluster-fit-at-peak.nodeCount is 1`,
+      `octollm:kubernetes.nodeCount is 3 in ${path.join(root, "Pulumi.dev.yaml")} but cluster-fit-at-peak.nodeCount is 1 in policies/config/dev.json`,
     );
   });
 });

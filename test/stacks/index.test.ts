@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { describe, expect, it } from "vitest";
-import { loadStackConfig } from "../../scripts/offline";
+import { loadStackConfig, mockState } from "../../scripts/offline";
 import { renderStack } from "../harness";
 
 const { waitForRPCs } = settings as unknown as { waitForRPCs: () => Promise<void> };
@@ -17,7 +17,8 @@ describe("index.ts", () => {
       {
         newResource: (args) => {
           registered.add(`${args.type}::${args.name}`);
-          return { id: `${args.name}-id`, state: args.inputs as Record<string, unknown> };
+          // The render's own answers: generated passwords and keys have values to derive from.
+          return { id: `${args.name}-id`, state: mockState(args) };
         },
         call: (args) => args.inputs as Record<string, unknown>,
       },
