@@ -200,6 +200,26 @@ function firstPod(cluster: Cluster, namespace: string, selector: string): string
   return pod;
 }
 
+/**
+ * `redis-cli <command>` in a Redis pod's `redis` container; the password reaches it on stdin
+ * (REDISCLI_AUTH), never as an argument.
+ */
+function redisCli(
+  cluster: Cluster,
+  namespace: string,
+  pod: string,
+  password: string,
+  command: string,
+): string {
+  const script = `REDISCLI_AUTH="$(cat)" redis-cli --no-auth-warning ${command}`;
+  return cluster
+    .kubectl(
+      ["exec", "-i", "-n", namespace, pod, "-c", "redis", "--", "sh", "-c", script],
+      password,
+    )
+    .trim();
+}
+
 const byName = (workload: string) => `app.kubernetes.io/name=${workload}`;
 
 /** Exit status of an HTTP GET run inside a pod (the app image carries curl). */
@@ -350,24 +370,7 @@ export function smokePlan(config: PlatformConfig, options: { failover?: boolean 
     run: (cluster) => {
       const password = cluster.secret(ns.workloads, SECRET_NAMES.redis, SECRET_KEYS.password);
       const cli = (pod: string, command: string) =>
-        cluster
-          .kubectl(
-            [
-              "exec",
-              "-i",
-              "-n",
-              ns.workloads,
-              pod,
-              "-c",
-              "redis",
-              "--",
-              "sh",
-              "-c",
-              `REDISCLI_AUTH="$(cat)" redis-cli --no-auth-warning ${command}`,
-            ],
-            password,
-          )
-          .trim();
+        redisCli(cluster, ns.workloads, pod, password, command);
       const stamp = `e2e-${Date.now()}`;
       if (redis.mode !== "sentinel") {
         cli(`${REDIS_NAME}-0`, `SET e2e:smoke ${stamp}`);
@@ -615,25 +618,13 @@ function failoverDrill(config: PlatformConfig): SmokeCheck[] {
             .json<PodList>(["get", "pods", "-n", ns, "-l", `app.kubernetes.io/name=${REDIS_NAME}`])
             .items.map((p) => p.metadata.name);
           const asker = pods.find((p) => !killed?.startsWith(p)) ?? `${REDIS_NAME}-0`;
-          const master = cluster
-            .kubectl(
-              [
-                "exec",
-                "-i",
-                "-n",
-                ns,
-                asker,
-                "-c",
-                "redis",
-                "--",
-                "sh",
-                "-c",
-                `REDISCLI_AUTH="$(cat)" redis-cli --no-auth-warning -h ${REDIS_SERVICES.sentinel} -p ${REDIS_PORTS.sentinel} SENTINEL get-master-addr-by-name mymaster`,
-              ],
-              password,
-            )
-            .trim()
-            .split("\n")[0];
+          const master = redisCli(
+            cluster,
+            ns,
+            asker,
+            password,
+            `-h ${REDIS_SERVICES.sentinel} -p ${REDIS_PORTS.sentinel} SENTINEL get-master-addr-by-name mymaster`,
+          ).split("\n")[0];
           if (!killed) {
             killed = master;
             const pod = pods.find((p) => master.startsWith(p));

@@ -6,6 +6,7 @@
  */
 import { ConfigError, parsePlatformConfig } from "../components/config";
 import type { PlatformConfig } from "../components/config";
+import type { RenderedResource } from "../policies/evaluate";
 import type { RegisteredResource, StackRun } from "../scripts/offline";
 import { listStacks, loadStackConfig, runStack } from "../scripts/offline";
 import type { KubernetesObject } from "../scripts/manifests";
@@ -130,4 +131,15 @@ export function envOf(container: Record<string, any>): Map<string, Record<string
   return new Map(
     ((container.env ?? []) as Record<string, any>[]).map((e) => [e.name as string, e]),
   );
+}
+
+/** A run's resources as the render hands them to evaluatePolicies (inputs cloned, parent kept). */
+export function renderedResources(run: StackRun): RenderedResource[] {
+  return run.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    urn: r.urn,
+    props: structuredClone(r.inputs),
+    ...(r.parent ? { parent: r.parent } : {}),
+  }));
 }

@@ -14,6 +14,7 @@ import {
   kubernetesObjects,
   ofKind,
   renderStack,
+  renderedResources,
 } from "../harness";
 
 const ROLE = "arn:aws:iam::123456789012:role/octollm-backups";
@@ -283,16 +284,7 @@ describe("every credentials mode passes the policy pack", () => {
     ["gkeWorkloadIdentity", backups({ mode: "gkeWorkloadIdentity", gcpServiceAccount: GSA }, gcs)],
   ])("%s: no mandatory violation in production", async (_mode, overrides) => {
     const run = await renderStack("production", overrides);
-    const report = await evaluatePolicies(
-      run.resources.map((r) => ({
-        type: r.type,
-        name: r.name,
-        urn: r.urn,
-        props: structuredClone(r.inputs),
-        ...(r.parent ? { parent: r.parent } : {}),
-      })),
-      loadPolicyConfig("production"),
-    );
+    const report = await evaluatePolicies(renderedResources(run), loadPolicyConfig("production"));
     expect(
       report.violations
         .filter((v) => v.enforcementLevel === "mandatory")

@@ -25,6 +25,7 @@ import {
   ofKind,
   podSpecOf,
   renderStack,
+  renderedResources,
 } from "../harness";
 
 const image = { repository: "docker.io/octollm/x", tag: "v1" };
@@ -376,13 +377,7 @@ describe("pod options: the rendered production stack with every knob", () => {
   });
 
   it("passes every mandatory policy: pull secrets and mounted Secrets are declared external", async () => {
-    const rendered: RenderedResource[] = (await run()).resources.map((r) => ({
-      type: r.type,
-      name: r.name,
-      urn: r.urn,
-      props: structuredClone(r.inputs),
-      ...(r.parent ? { parent: r.parent } : {}),
-    }));
+    const rendered: RenderedResource[] = renderedResources(await run());
     const report = await evaluatePolicies(rendered, loadPolicyConfig("production"));
     const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory");
     expect(mandatory.map((v) => `${v.policy}: ${v.message}`)).toEqual([]);

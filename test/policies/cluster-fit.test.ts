@@ -14,7 +14,7 @@ import type { PolicyPackConfig, RenderedResource } from "../../policies/evaluate
 import { evaluatePolicies, formatClusterFit, loadPolicyConfig } from "../../policies/evaluate";
 import { nodeFactsDrift } from "../../scripts/node-facts";
 import { REPO_ROOT } from "../../scripts/offline";
-import { configOf, renderStack } from "../harness";
+import { configOf, renderStack, renderedResources } from "../harness";
 
 const NS = "fit-test";
 const FIT = "cluster-fit-at-peak";
@@ -197,12 +197,7 @@ describe("cluster-fit-at-peak placement", () => {
 describe("the real stacks", () => {
   async function production(): Promise<RenderedResource[]> {
     const run = await renderStack("production");
-    return run.resources.map((r) => ({
-      type: r.type,
-      name: r.name,
-      urn: r.urn,
-      props: structuredClone(r.inputs),
-    }));
+    return renderedResources(run);
   }
 
   it("production fits at peak on its 12 nodes; with nodeCount lowered until it cannot, the pack names the key", async () => {

@@ -4,18 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import type { RenderedResource } from "../../policies/evaluate";
-import { renderStack } from "../harness";
+import { renderStack, renderedResources } from "../harness";
 import { clone, evaluate, messagesOf } from "./helpers";
 
 async function production(overrides?: Record<string, unknown>): Promise<RenderedResource[]> {
   const run = await renderStack("production", overrides);
-  return run.resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    urn: r.urn,
-    props: structuredClone(r.inputs),
-    ...(r.parent ? { parent: r.parent } : {}),
-  }));
+  return renderedResources(run);
 }
 
 function object(stack: RenderedResource[], kind: string, name: string): Record<string, any> {

@@ -6,17 +6,11 @@
 import { describe, expect, it } from "vitest";
 import type { PolicyReport, RenderedResource } from "../../policies/evaluate";
 import { evaluatePolicies, loadPolicyConfig } from "../../policies/evaluate";
-import { STACKS, renderStack } from "../harness";
+import { STACKS, renderStack, renderedResources } from "../harness";
 
 async function renderedStack(stack: string): Promise<RenderedResource[]> {
   const run = await renderStack(stack);
-  return run.resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    urn: r.urn,
-    props: structuredClone(r.inputs),
-    ...(r.parent ? { parent: r.parent } : {}),
-  }));
+  return renderedResources(run);
 }
 
 function mandatory(report: PolicyReport): string[] {

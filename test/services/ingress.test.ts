@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { RenderedResource } from "../../policies/evaluate";
 import { evaluatePolicies, loadPolicyConfig } from "../../policies/evaluate";
-import { STACKS, findObject, helmCharts, objectsOf, ofKind, ofType, renderStack } from "../harness";
+import {
+  STACKS,
+  findObject,
+  helmCharts,
+  objectsOf,
+  ofKind,
+  ofType,
+  renderStack,
+  renderedResources,
+} from "../harness";
 import type { Obj } from "./support";
 import { configOf, validateModel } from "./support";
 
@@ -253,13 +262,7 @@ describe("ingress.kind ingress with another IngressClass", () => {
 describe.each(STACKS)("the policy pack on ingress.kind ingress (%s)", (stack) => {
   it("passes every mandatory policy", async () => {
     const run = await renderStack(stack, AS_INGRESS);
-    const resources: RenderedResource[] = run.resources.map((r) => ({
-      type: r.type,
-      name: r.name,
-      urn: r.urn,
-      props: structuredClone(r.inputs),
-      ...(r.parent ? { parent: r.parent } : {}),
-    }));
+    const resources: RenderedResource[] = renderedResources(run);
     expect(resources.some((r) => r.type === "kubernetes:networking.k8s.io/v1:Ingress")).toBe(true);
     const report = await evaluatePolicies(resources, loadPolicyConfig(stack));
     const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory");
