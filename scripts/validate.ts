@@ -183,14 +183,20 @@ export async function validateObject(object: KubernetesObject): Promise<void> {
   new Model(object).validate();
 }
 
-/** Validates every object against its published schema. */
-export async function validateObjects(objects: KubernetesObject[]): Promise<ValidationResult> {
+/**
+ * Validates every object against its published schema. `lookup` is the per-kind model lookup;
+ * the lookup test passes the group-index reference (groupModelOf) to compare the two reports.
+ */
+export async function validateObjects(
+  objects: KubernetesObject[],
+  lookup: (object: KubernetesObject) => Promise<ModelClass | undefined> = modelOf,
+): Promise<ValidationResult> {
   const result: ValidationResult = { validated: 0, unmodelled: [], errors: [] };
   const unmodelled = new Set<string>();
   // Load every kind's model at once (the imports overlap), then validate in order.
-  await Promise.all(objects.map(modelOf));
+  await Promise.all(objects.map(lookup));
   for (const object of objects) {
-    const Model = await modelOf(object);
+    const Model = await lookup(object);
     if (!Model) {
       unmodelled.add(`${object.apiVersion} ${object.kind}`);
       continue;

@@ -8,33 +8,8 @@
 import { describe, expect, it } from "vitest";
 import type { KubernetesObject } from "../../scripts/manifests";
 import { kubernetesObjects } from "../../scripts/manifests";
-import type { ValidationResult } from "../../scripts/validate";
-import { describeObject, groupModelOf, modelOf, validateObjects } from "../../scripts/validate";
+import { groupModelOf, modelOf, validateObjects } from "../../scripts/validate";
 import { STACKS, renderStack } from "../harness";
-
-/** validateObjects as it was, through the group index: the reference report. */
-async function referenceValidation(objects: KubernetesObject[]): Promise<ValidationResult> {
-  const result: ValidationResult = { validated: 0, unmodelled: [], errors: [] };
-  const unmodelled = new Set<string>();
-  for (const object of objects) {
-    const Model = await groupModelOf(object);
-    if (!Model) {
-      unmodelled.add(`${object.apiVersion} ${object.kind}`);
-      continue;
-    }
-    try {
-      new Model(object).validate();
-      result.validated++;
-    } catch (error) {
-      result.errors.push({
-        object: describeObject(object),
-        message: String((error as Error).message ?? error),
-      });
-    }
-  }
-  result.unmodelled = [...unmodelled].sort();
-  return result;
-}
 
 function object(apiVersion: string, kind: string, spec: unknown = {}): KubernetesObject {
   return { apiVersion, kind, metadata: { name: "x", namespace: "ns" }, spec };
@@ -53,7 +28,7 @@ describe.each(STACKS)("schema validation of the %s stack, per kind", (stack) => 
   it("reports exactly what validation through the group index reports", async () => {
     const objects = kubernetesObjects(await renderStack(stack));
     const fast = await validateObjects(objects);
-    const reference = await referenceValidation(objects);
+    const reference = await validateObjects(objects, groupModelOf);
     expect(fast).toEqual(reference);
   });
 });
@@ -66,7 +41,7 @@ describe("per-kind model lookup", () => {
       object("v1", "Service", { ports: [{ port: "http" }] }),
     ];
     const fast = await validateObjects(broken);
-    const reference = await referenceValidation(broken);
+    const reference = await validateObjects(broken, groupModelOf);
     expect(fast.errors).toHaveLength(2);
     expect(fast).toEqual(reference);
     for (const o of broken) expect(await modelOf(o)).toBe(await groupModelOf(o));
