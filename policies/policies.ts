@@ -13,6 +13,7 @@ import { availabilityPolicies } from "./availability";
 import { namespacePolicies } from "./namespaces";
 import { capacityPolicies } from "./capacity";
 import { referencePolicies } from "./references";
+import { duplicatePolicies } from "./duplicates";
 
 export const PACK_NAME = "octollm-platform";
 
@@ -30,4 +31,5 @@ export const policies: OctoPolicy[] = [
   ...namespacePolicies,
   ...capacityPolicies,
   ...referencePolicies,
+  ...duplicatePolicies,
 ];

@@ -107,6 +107,8 @@ describe("policies", () => {
         "service-account-token",
         "service-type-allowed",
         "workload-replicas",
+        "unique-object-identity",
+        "one-hpa-per-target",
       ].sort(),
     );
   });
