@@ -14,6 +14,7 @@ import { namespacePolicies } from "./namespaces";
 import { capacityPolicies } from "./capacity";
 import { referencePolicies } from "./references";
 import { duplicatePolicies } from "./duplicates";
+import { operatorPolicies } from "./operators";
 
 export const PACK_NAME = "octollm-platform";
 
@@ -32,4 +33,5 @@ export const policies: OctoPolicy[] = [
   ...capacityPolicies,
   ...referencePolicies,
   ...duplicatePolicies,
+  ...operatorPolicies,
 ];
