@@ -83,6 +83,7 @@ describe("policies", () => {
     expect(policies.map((p) => p.name).sort()).toEqual(
       [
         "backend-references",
+        "cloudnative-pg-admission",
         "cluster-fit-at-peak",
         "config-references",
         "container-probes",
@@ -100,12 +101,14 @@ describe("policies", () => {
         "pdb-coverage",
         "pod-anti-affinity",
         "pod-security-standards",
+        "prometheus-rules",
         "quota-capacity-at-peak",
         "read-only-root-filesystem",
         "rolling-update-keeps-capacity",
         "selectors-match",
         "service-account-token",
         "service-type-allowed",
+        "velero-schedule",
         "workload-replicas",
         "unique-object-identity",
         "one-hpa-per-target",
