@@ -100,8 +100,11 @@ cleanup() {
   if pulumi stack select "$STACK" >/dev/null 2>&1; then
     timeout 900 pulumi destroy --stack "$STACK" --yes --skip-preview >"$ARTIFACTS/destroy.log" 2>&1 ||
       echo "e2e: pulumi destroy failed (see $ARTIFACTS/destroy.log); the cluster is deleted anyway" >&2
-    pulumi stack rm "$STACK" --yes --force >/dev/null 2>&1 || true
+    # --preserve-config: without it `stack rm` deletes Pulumi.e2e.yaml from the working tree.
+    pulumi stack rm "$STACK" --yes --force --preserve-config >/dev/null 2>&1 || true
   fi
+  # `stack init` wrote its encryption salt into the stack file: put the committed file back.
+  if [ -f "$STATE/Pulumi.$STACK.yaml" ]; then cp "$STATE/Pulumi.$STACK.yaml" "Pulumi.$STACK.yaml"; fi
   kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
   docker network rm "$CLUSTER" >/dev/null 2>&1 || true
   rm -rf "$STATE"
@@ -131,6 +134,7 @@ kubectl --context "$CONTEXT" -n kube-system patch deployment metrics-server --ty
 kubectl --context "$CONTEXT" -n kube-system rollout status deployment/metrics-server --timeout=180s
 
 step "pulumi stack $STACK on a local backend"
+cp "Pulumi.$STACK.yaml" "$STATE/Pulumi.$STACK.yaml"
 pulumi stack init "$STACK" --secrets-provider passphrase >/dev/null
 # The policy config the pack reads in preview is the one the offline render checks.
 POLICY_CONFIG="$(npm run -s policy-config -- "$STACK")"

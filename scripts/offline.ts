@@ -69,10 +69,34 @@ export function loadStackConfig(stack: string, root = REPO_ROOT): Record<string,
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(config ?? {})) {
     // `secure:` values are encrypted with the stack's secrets provider; offline they are absent.
-    if (isPlainObject(value) && "secure" in value && Object.keys(value).length === 1) continue;
-    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    if (isSecure(value)) continue;
+    const plain = withSecurePlaceholders(value);
+    out[key] = typeof plain === "string" ? plain : JSON.stringify(plain);
   }
   return out;
+}
+
+/**
+ * What stands offline for a secret set with `pulumi config set --secret --path` (a `secure:`
+ * leaf inside an object: the engine decrypts it, the render cannot). Dropping it would make a
+ * correctly configured stack fail where a value is required (backup credentials with `secrets:
+ * program`), so it becomes a string that every secret key's validation accepts (a URL longer
+ * than the JWT secret's minimum of 32). It is never printed: `octollm:secrets.*` is redacted.
+ */
+export const SECURE_PLACEHOLDER = "https://encrypted.invalid/offline-placeholder-for-a-secret";
+
+function isSecure(value: unknown): boolean {
+  return isPlainObject(value) && "secure" in value && Object.keys(value).length === 1;
+}
+
+function withSecurePlaceholders(value: unknown): unknown {
+  if (isSecure(value)) return SECURE_PLACEHOLDER;
+  if (Array.isArray(value)) return value.map(withSecurePlaceholders);
+  if (isPlainObject(value))
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, withSecurePlaceholders(v)]),
+    );
+  return value;
 }
 
 export function listStacks(root = REPO_ROOT): string[] {
