@@ -19,6 +19,8 @@ import { parse as parseYaml } from "yaml";
 export const PROJECT = "octollm";
 export const REPO_ROOT = path.resolve(__dirname, "..");
 export const REDACTED = "<redacted>";
+/** A stack output a (first) preview cannot know yet. */
+export const UNKNOWN_OUTPUT = "<unknown until deployed>";
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -40,6 +42,12 @@ export interface RegisteredResource {
   ignoreChanges: string[];
   /** inputs with every Pulumi secret replaced by `<redacted>` */
   inputs: Record<string, unknown>;
+  /**
+   * Only in a first-preview run: the inputs exactly as the SDK sent them to the engine (a
+   * protobuf Struct as JavaScript): unknown values as Pulumi's unknown sentinel, secrets and
+   * resource references with their signatures. In memory only; never printed.
+   */
+  wire?: Record<string, unknown>;
 }
 
 export interface StackRun {
@@ -204,6 +212,7 @@ interface Captured {
 }
 
 interface RegisterRequest {
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -231,19 +240,29 @@ let queue: Promise<unknown> = Promise.resolve();
  * Runs the program for `stack` with its real Pulumi.<stack>.yaml, or with `config` (raw
  * `octollm:*` values; objects are JSON-encoded like Pulumi does) merged over it.
  */
-export function runStack(
-  stack: string,
-  options: { config?: Record<string, unknown>; root?: string } = {},
-): Promise<StackRun> {
+export interface RunOptions {
+  config?: Record<string, unknown>;
+  root?: string;
+  /**
+   * Run as the first `pulumi preview` of a new stack sees it: a dry run where nothing exists
+   * yet, so random and tls outputs (passwords, keys, certificates), every id, and everything
+   * the program derives from them are unknown (the mocks answer with the inputs only and no
+   * id; the SDK then resolves the missing outputs as unknown). Each resource carries `wire`.
+   */
+  firstPreview?: boolean;
+  /** Keep each resource's `wire` inputs (always on in a first preview). */
+  captureWire?: boolean;
+}
+
+export function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
   const run = queue.then(() => runStackNow(stack, options));
   queue = run.catch(() => undefined);
   return run;
 }
 
-async function runStackNow(
-  stack: string,
-  options: { config?: Record<string, unknown>; root?: string },
-): Promise<StackRun> {
+async function runStackNow(stack: string, options: RunOptions): Promise<StackRun> {
+  const firstPreview = options.firstPreview ?? false;
+  const captureWire = firstPreview || (options.captureWire ?? false);
   const config: Record<string, string> = { ...loadStackConfig(stack, options.root) };
   for (const [key, value] of Object.entries(options.config ?? {})) {
     if (value === undefined) delete config[key];
@@ -264,13 +283,14 @@ async function runStackNow(
           custom: args.custom ?? false,
           inputs: args.inputs as Record<string, unknown>,
         });
+        if (firstPreview) return { id: undefined, state: args.inputs as Record<string, unknown> };
         return { id: args.custom ? `${args.name}-id` : "", state: mockState(args) };
       },
       call: (args) => args.inputs as Record<string, unknown>,
     },
     PROJECT,
     stack,
-    false,
+    firstPreview,
   );
 
   const requests: {
@@ -282,6 +302,7 @@ async function runStackNow(
     retain: boolean;
     deps: string[];
     ignore: string[];
+    wire?: Record<string, unknown>;
   }[] = [];
   const monitor = settings.getMonitor() as unknown as Monitor;
   const register = monitor.registerResource.bind(monitor);
@@ -295,6 +316,7 @@ async function runStackNow(
       deps: req.getDependenciesList(),
       ignore: req.getIgnorechangesList(),
       urn: undefined as string | undefined,
+      ...(captureWire ? { wire: req.getObject()?.toJavaScript() ?? {} } : {}),
     };
     requests.push(record);
     return register(req, (err, res) => {
@@ -329,6 +351,7 @@ async function runStackNow(
         retainOnDelete: req?.retain ?? false,
         ignoreChanges: req?.ignore ?? [],
         inputs: redactSecrets(c.inputs) as Record<string, unknown>,
+        ...(req?.wire ? { wire: req.wire } : {}),
       };
     });
     return { stack, resources, outputs: resolved, warnings };
@@ -343,7 +366,10 @@ async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<
     Object.entries(outputs).map(async ([key, value]) => {
       const output = pulumi.output(value) as pulumi.Output<unknown> & {
         isSecret: Promise<boolean>;
+        isKnown: Promise<boolean>;
       };
+      // In a preview an unknown output never runs an apply callback: say so instead of waiting.
+      if (!(await output.isKnown)) return [key, UNKNOWN_OUTPUT] as const;
       const secret = await output.isSecret;
       const plain = await new Promise<unknown>((resolve) =>
         output.apply((v: unknown) => resolve(v)),
