@@ -27,7 +27,7 @@ import type { Distribution } from "./defaults";
 import { cidrContains, cidrsOverlap, isCidr, isSingleAddress, parseCidr } from "./k8s/cidr";
 // Pod options (issue 14 item 11): schemas in their own module, one `pod` key per workload.
 import { appPodOptions, podOptions } from "./k8s/pod-options";
-import { limitRangeProblems } from "./resource-placements";
+import { chartValuesProblems, limitRangeProblems } from "./resource-placements";
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -743,6 +743,11 @@ const chart = z.strictObject({
     .regex(/^v?\d+\.\d+\.\d+$/, "must be a pinned chart version like 0.23.0")
     .describe("pinned Helm chart version"),
   namespace: dnsLabel.describe("namespace the operator runs in (installed there, or expected)"),
+  values: z
+    .record(z.string(), z.unknown())
+    .describe(
+      "extra Helm values deep-merged over the program's (mappings merge, lists replace); keys the program owns are refused, top-level keys are checked against the pinned chart's values.yaml (docs/operations.md, Extra Helm values)",
+    ),
 });
 const operators = z.strictObject({
   cloudnativePg: chart,
@@ -1746,13 +1751,25 @@ export function parsePlatformConfig(
   if (!result.success)
     throw new ConfigError(result.error.issues.map((i) => formatIssue(i, merged)));
   // Needs the parsed config (chart values are built from it), so it runs after the schema; it
-  // still runs before anything is registered.
+  // still runs before anything is registered. The passthrough first: the LimitRange guard walks
+  // values merged with it.
+  const passthrough = chartValuesProblems(result.data);
+  if (passthrough.length > 0)
+    throw new ConfigError(
+      passthrough.map((p) => `octollm:${p.key}: got ${shortJson(p.value)}; ${p.message}`),
+    );
   const limitProblems = limitRangeProblems(result.data);
   if (limitProblems.length > 0)
     throw new ConfigError(
       limitProblems.map((p) => `octollm:${p.key}: got ${JSON.stringify(p.value)}; ${p.message}`),
     );
   return deepFreeze(result.data);
+}
+
+/** A value for a message: JSON, cut at 80 characters. */
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? "nothing";
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 /** Pulumi hands object values as JSON text and scalars as plain text. */

@@ -308,17 +308,23 @@ export const PRODUCTION_DEFAULTS = {
     // nodeCidrs, apiServerCidrs, apiServerPorts and podCidrs come from the distribution preset.
   },
   operators: {
+    // `values`: extra Helm values per chart, none by default (components/chart-values.ts).
     // renovate: datasource=helm depName=cloudnative-pg registryUrl=https://cloudnative-pg.github.io/charts
-    cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system" },
+    cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system", values: {} },
     // renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
-    certManager: { install: true, version: "v1.18.2", namespace: "cert-manager" },
+    certManager: { install: true, version: "v1.18.2", namespace: "cert-manager", values: {} },
     // Envoy Gateway v1.9.0: an OCI chart whose version is the release tag.
     // renovate: datasource=docker depName=docker.io/envoyproxy/gateway-helm
-    envoyGateway: { install: true, version: "v1.9.0", namespace: "envoy-gateway-system" },
+    envoyGateway: {
+      install: true,
+      version: "v1.9.0",
+      namespace: "envoy-gateway-system",
+      values: {},
+    },
     // renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
-    prometheusStack: { install: true, version: "77.6.2", namespace: "octollm-system" },
+    prometheusStack: { install: true, version: "77.6.2", namespace: "octollm-system", values: {} },
     // renovate: datasource=helm depName=velero registryUrl=https://vmware-tanzu.github.io/helm-charts
-    velero: { install: false, version: "10.1.0", namespace: "velero" },
+    velero: { install: false, version: "10.1.0", namespace: "velero", values: {} },
   },
   observability: {
     enabled: true,

@@ -4,8 +4,9 @@
  * operator flags that become container resources. parsePlatformConfig checks them all against
  * the LimitRanges of the stack's namespaces before any resource is registered.
  *
- * A chart the program installs has its values built by the same function its component calls,
- * so what is checked here is what is deployed.
+ * A chart the program installs has its values built by the same functions its component calls
+ * (ours, then the stack's `operators.<chart>.values` merged over them), so what is checked here
+ * is what is deployed.
  */
 import type { PlatformConfig } from "./config";
 import type { ContainerLimitRange, LimitProblem, ResourcePlacement } from "./k8s/limits";
@@ -22,6 +23,14 @@ import { edgeTlsRoles } from "./secrets";
 import { cnpgOperatorValues } from "./data-stores/postgres";
 import { veleroChartValues } from "./backups/velero";
 import { prometheusStackValues } from "./observability/stack-chart";
+import type { ChartId, PassthroughProblem, Values } from "./chart-values";
+import {
+  CHART_IDS,
+  formatValuesPath,
+  ownedKeyProblems,
+  unknownKeyProblems,
+  withPassthrough,
+} from "./chart-values";
 
 /** cert-manager's own defaults for the HTTP-01 solver pod (flags of the controller, v1.18). */
 const CERT_MANAGER_SOLVER_DEFAULTS = {
@@ -116,18 +125,65 @@ function ownPlacements(c: PlatformConfig): ResourcePlacement[] {
   return out;
 }
 
-/** The charts the program installs: values walked for every resources block. */
+/**
+ * The charts this stack installs, each with the values the program builds (before the
+ * passthrough). Absent: a chart the stack does not install.
+ */
+export function installedChartValues(c: PlatformConfig): Partial<Record<ChartId, Values>> {
+  const ops = c.operators;
+  const out: Partial<Record<ChartId, Values>> = {};
+  if (c.observability.enabled && ops.prometheusStack.install)
+    out.prometheusStack = prometheusStackValues(c);
+  if (ops.cloudnativePg.install) out.cloudnativePg = cnpgOperatorValues();
+  if (ops.velero.install) out.velero = veleroChartValues(c);
+  if (c.ingress.enabled && c.ingress.tls.mode === "acme" && ops.certManager.install)
+    out.certManager = certManagerValues(c);
+  if (c.ingress.enabled && c.ingress.kind === "gateway" && ops.envoyGateway.install)
+    out.envoyGateway = envoyGatewayValues(c);
+  return out;
+}
+
+/**
+ * Resources blocks a passthrough sets, by values path (as chartResourcePlacements spells it):
+ * their problems name the passthrough key, not the chart's install key.
+ */
+function passthroughResourceKeys(c: PlatformConfig, chart: ChartId): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of chartResourcePlacements(c.operators[chart].values, {
+    chart: "",
+    namespace: "",
+    configKey: "",
+  })) {
+    const path = p.what.replace(/^ value /, "");
+    out[path] = `operators.${chart}.values.${path}`;
+  }
+  return out;
+}
+
+/** The charts the program installs: merged values walked for every resources block. */
 function chartPlacements(c: PlatformConfig): ResourcePlacement[] {
   const out: ResourcePlacement[] = [];
   const ops = c.operators;
-  if (c.observability.enabled && ops.prometheusStack.install) {
+  const charts = installedChartValues(c);
+  const merged = (chart: ChartId, ours: Values) => withPassthrough(c, chart, ours);
+  const place = (
+    chart: ChartId,
+    ours: Values,
+    options: { chart: string; namespace: string; keyOverrides?: Record<string, string> },
+  ) =>
+    chartResourcePlacements(merged(chart, ours), {
+      ...options,
+      configKey: `operators.${chart}`,
+      // A config key of our own wins: a passthrough setting that block is refused anyway.
+      keyOverrides: { ...passthroughResourceKeys(c, chart), ...options.keyOverrides },
+    });
+  if (charts.prometheusStack) {
     out.push(
-      ...chartResourcePlacements(prometheusStackValues(c), {
+      ...place("prometheusStack", charts.prometheusStack, {
         chart: "kube-prometheus-stack",
         // The chart's pods, the Prometheus and Alertmanager pods the operator makes from its
         // CRs, and node-exporter's DaemonSet when enabled: all in the release namespace.
         namespace: c.namespaces.system,
-        configKey: "operators.prometheusStack",
         keyOverrides: {
           "prometheus.prometheusSpec.resources": "observability.prometheus.resources",
           "alertmanager.alertmanagerSpec.resources": "observability.alertmanager.resources",
@@ -136,31 +192,25 @@ function chartPlacements(c: PlatformConfig): ResourcePlacement[] {
       }),
     );
   }
-  if (ops.cloudnativePg.install) {
+  if (charts.cloudnativePg) {
     out.push(
-      ...chartResourcePlacements(cnpgOperatorValues(), {
+      ...place("cloudnativePg", charts.cloudnativePg, {
         chart: "cloudnative-pg",
         namespace: ops.cloudnativePg.namespace,
-        configKey: "operators.cloudnativePg",
       }),
     );
   }
-  if (ops.velero.install) {
+  if (charts.velero) {
     out.push(
-      ...chartResourcePlacements(veleroChartValues(c), {
-        chart: "velero",
-        namespace: ops.velero.namespace,
-        configKey: "operators.velero",
-      }),
+      ...place("velero", charts.velero, { chart: "velero", namespace: ops.velero.namespace }),
     );
   }
-  if (c.ingress.enabled && c.ingress.tls.mode === "acme" && ops.certManager.install) {
-    const values = certManagerValues(c);
+  if (charts.certManager) {
+    const values = merged("certManager", charts.certManager);
     out.push(
-      ...chartResourcePlacements(values, {
+      ...place("certManager", charts.certManager, {
         chart: "cert-manager",
         namespace: ops.certManager.namespace,
-        configKey: "operators.certManager",
       }),
     );
     // cert-manager's API check Job (the issuer's readiness gate) runs in the system namespace.
@@ -188,12 +238,11 @@ function chartPlacements(c: PlatformConfig): ResourcePlacement[] {
   }
   if (c.ingress.enabled && c.ingress.kind === "gateway") {
     const eg = ops.envoyGateway;
-    if (eg.install)
+    if (charts.envoyGateway)
       out.push(
-        ...chartResourcePlacements(envoyGatewayValues(c), {
+        ...place("envoyGateway", charts.envoyGateway, {
           chart: "gateway-helm",
           namespace: eg.namespace,
-          configKey: "operators.envoyGateway",
         }),
       );
     // The Envoy proxies (EnvoyProxy resources) run in Envoy Gateway's namespace.
@@ -211,6 +260,39 @@ function chartPlacements(c: PlatformConfig): ResourcePlacement[] {
         resources: ENVOY_GATEWAY_RESOURCES.shutdownManager,
       },
     );
+  }
+  return out;
+}
+
+/**
+ * Problems with the stack's chart passthroughs (`operators.<chart>.values`): keys we own, keys
+ * the chart's values.yaml does not have, values for a chart this stack does not install.
+ */
+export function chartValuesProblems(c: PlatformConfig): LimitProblem[] {
+  const installed = installedChartValues(c);
+  const out: LimitProblem[] = [];
+  for (const chart of CHART_IDS) {
+    const extra = c.operators[chart].values;
+    if (Object.keys(extra).length === 0) continue;
+    const ours = installed[chart];
+    if (!ours) {
+      out.push({
+        key: `operators.${chart}.values`,
+        value: extra,
+        message: `this stack does not install the chart (operators.${chart}.install is ${String(c.operators[chart].install)}, or the feature that needs it is off): the values would have no effect; remove them`,
+      });
+      continue;
+    }
+    const problems: PassthroughProblem[] = [
+      ...ownedKeyProblems(chart, extra, ours),
+      ...unknownKeyProblems(chart, c.operators[chart].version, extra, ours),
+    ];
+    for (const p of problems)
+      out.push({
+        key: formatValuesPath(["operators", chart, "values", ...p.path]),
+        value: p.value,
+        message: p.message,
+      });
   }
   return out;
 }
