@@ -276,6 +276,18 @@ const kubernetes = z.strictObject({
     .describe(
       "kind, k3d, minikube, eks, gke, aks or generic: a preset for network.nodeCidrs, apiServerCidrs, apiServerPorts, podCidrs and the StorageClass provisioner and parameters (docs/operations.md#kubernetes-distributions); keys set in the stack win",
     ),
+  version: z
+    .string({
+      // YAML reads an unquoted 1.30 as the number 1.3: ask for the quotes instead of guessing.
+      error: (issue) =>
+        issue.input === undefined
+          ? "required"
+          : `must be a quoted string "1.NN" (in YAML, an unquoted 1.30 is the number 1.3)`,
+    })
+    .regex(/^1\.[0-9]{1,2}$/, 'must be a Kubernetes minor version "1.NN", like "1.35"')
+    .describe(
+      "the Kubernetes minor version the cluster runs (`kubectl version`: Server Version): objects whose apiVersion it no longer serves fail the api-version-removed policy, deprecated ones get an advisory. The policy pack reads the same value from policies/config/<stack>.json (api-version-removed.kubernetesVersion, api-version-deprecated.kubernetesVersion); the render and the tests fail when they differ",
+    ),
   nodeCount: positiveInt.describe(
     "schedulable nodes: the reflex DaemonSet runs one pod on each, and the cluster-fit check places every pod at peak on this many nodes. The policy pack reads the same value from policies/config/<stack>.json (quota-capacity-at-peak.nodeCount, cluster-fit-at-peak.nodeCount); the render and the tests fail when they differ",
   ),

@@ -126,6 +126,9 @@ export const PRODUCTION_DEFAULTS = {
     // The seeds' cluster is EKS (EBS volumes); the preset sets the StorageClass and the network
     // ranges (DISTRIBUTION_PRESETS below).
     distribution: "eks",
+    // The EKS version the cluster runs (upgrade the cluster, then this; the api-version policies
+    // judge every object against it).
+    version: "1.35",
     // Seed (001): 8 vCPU / 32 GB nodes. 12 nodes hold the HPA maxima with headroom.
     nodeCount: 12,
     // What such a node offers pods after the kubelet's and the OS's reservations (EKS m5.2xlarge:
@@ -399,6 +402,7 @@ export const PRODUCTION_DEFAULTS = {
 export const STAGING_OVERRIDES = {
   protectData: false,
   kubernetes: {
+    version: "1.35",
     nodeCount: 4,
     node: { cpu: "7800m", memory: "28Gi", pods: 58 },
     systemReserved: { cpu: "300m", memory: "512Mi" },
@@ -493,6 +497,8 @@ export const DEV_OVERRIDES = {
   // kind by default; k3d and minikube are one key away (octollm:kubernetes.distribution).
   kubernetes: {
     distribution: "kind",
+    // kind v0.32.0's default node image runs Kubernetes 1.36 (e2e/versions.env).
+    version: "1.36",
     nodeCount: 1,
     // One kind/k3d node on a 4 CPU / 8 GiB laptop; the host keeps ~1 GiB.
     node: { cpu: "4", memory: "7Gi", pods: 110 },

@@ -15,6 +15,7 @@ import { capacityPolicies } from "./capacity";
 import { referencePolicies } from "./references";
 import { duplicatePolicies } from "./duplicates";
 import { operatorPolicies } from "./operators";
+import { apiVersionPolicies } from "./api-versions";
 
 export const PACK_NAME = "octollm-platform";
 
@@ -34,4 +35,5 @@ export const policies: OctoPolicy[] = [
   ...referencePolicies,
   ...duplicatePolicies,
   ...operatorPolicies,
+  ...apiVersionPolicies,
 ];

@@ -12,6 +12,7 @@ import { compareQuantities } from "../components/k8s/quantity";
 import type { PolicyPackConfig } from "../policies/evaluate";
 import { reconcileConfig } from "../policies/evaluate";
 import { CLUSTER_FIT, QUOTA_CAPACITY } from "../policies/capacity";
+import { API_VERSION_DEPRECATED, API_VERSION_REMOVED } from "../policies/api-versions";
 
 export class NodeFactsDriftError extends Error {
   constructor(readonly problems: string[]) {
@@ -38,6 +39,9 @@ export function nodeFactsDrift(
     ["node.zones", k.node.zones ?? [], CLUSTER_FIT, "zones", []],
     ["systemReserved.cpu", k.systemReserved.cpu, CLUSTER_FIT, "reservedCpu", undefined],
     ["systemReserved.memory", k.systemReserved.memory, CLUSTER_FIT, "reservedMemory", undefined],
+    // not a node fact, but the same kind of fact: what the cluster is, read by the pack
+    ["version", k.version, API_VERSION_REMOVED, "kubernetesVersion", undefined],
+    ["version", k.version, API_VERSION_DEPRECATED, "kubernetesVersion", undefined],
   ];
   const out: string[] = [];
   for (const [stackKey, stackValue, policy, policyKey, absent] of facts) {

@@ -112,6 +112,8 @@ describe("policies", () => {
         "workload-replicas",
         "unique-object-identity",
         "one-hpa-per-target",
+        "api-version-removed",
+        "api-version-deprecated",
       ].sort(),
     );
   });
