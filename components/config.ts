@@ -906,6 +906,30 @@ const backups = z.strictObject({
       bucket: z.string().min(1),
       region: z.string().min(1),
       credentialsSecret: dnsLabel,
+      // The Azure plugin's BackupStorageLocation config (velero-plugin-for-microsoft-azure
+      // v1.12.1, backupstoragelocation.md): resourceGroup and storageAccount are required.
+      resourceGroup: z
+        .string()
+        .regex(
+          /^[-\w.()]{0,89}[-\w()]$/u,
+          "must be an Azure resource group name: up to 90 letters, digits, _ - . ( ), not ending in .",
+        )
+        .optional()
+        .describe("provider azure (required): resource group of the storage account"),
+      storageAccount: z
+        .string()
+        .regex(
+          /^[a-z0-9]{3,24}$/,
+          "must be an Azure storage account name: 3-24 lowercase letters and digits",
+        )
+        .optional()
+        .describe("provider azure (required): storage account holding the `bucket` blob container"),
+      subscriptionId: z
+        .guid()
+        .optional()
+        .describe(
+          "provider azure: subscription of the storage account, when not the credentials file's AZURE_SUBSCRIPTION_ID",
+        ),
     }),
     monitor: z
       .strictObject({
@@ -1137,6 +1161,46 @@ export function usesPostgresObjectStore(c: PlatformInput): boolean {
   );
 }
 
+const AZURE_LOCATION_KEYS = ["resourceGroup", "storageAccount", "subscriptionId"] as const;
+
+/**
+ * The Velero storage location the program writes (operators.velero.install) has what its
+ * provider's plugin reads. Azure (velero-plugin-for-microsoft-azure v1.12.1): the
+ * BackupStorageLocation needs `storageAccount` (Velero's NewStorageClient refuses to start
+ * without it) and `resourceGroup` (backupstoragelocation.md: required; the storage account's
+ * endpoint lookup uses it); the volume snapshotter reads AZURE_SUBSCRIPTION_ID and
+ * AZURE_RESOURCE_GROUP from a credentials file only, which workload identity does not mount.
+ */
+function checkVeleroLocation(ctx: z.RefinementCtx, c: PlatformInput): void {
+  if (!c.operators.velero.install) return;
+  const loc = c.backups.velero.storageLocation;
+  const at = ["backups", "velero", "storageLocation"];
+  if (loc.provider === "azure") {
+    for (const key of ["resourceGroup", "storageAccount"] as const)
+      if (loc[key] === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [...at, key],
+          message: `provider azure needs ${key} (velero-plugin-for-microsoft-azure: the BackupStorageLocation's ${key === "resourceGroup" ? "resource group of the storage account" : "storage account holding the bucket container"})`,
+        });
+    if (c.backups.credentials.mode === "azureWorkloadIdentity" && c.backups.velero.snapshotVolumes)
+      ctx.addIssue({
+        code: "custom",
+        path: ["backups", "velero", "snapshotVolumes"],
+        message:
+          "the Azure plugin's volume snapshotter reads AZURE_SUBSCRIPTION_ID and AZURE_RESOURCE_GROUP from a credentials file, which azureWorkloadIdentity does not mount: set snapshotVolumes false, or use credentials mode static",
+      });
+    return;
+  }
+  for (const key of AZURE_LOCATION_KEYS)
+    if (loc[key] !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, key],
+        message: `${key} is for provider azure; the ${loc.provider} plugin would ignore it`,
+      });
+}
+
 const IDENTITY_NEEDS = {
   irsa: { key: "roleArn", scheme: "s3://", provider: "aws" },
   eksPodIdentity: { key: undefined, scheme: "s3://", provider: "aws" },
@@ -1322,6 +1386,7 @@ export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx)
   }
   checkRestore(ctx, c);
   checkBackupCredentials(ctx, c);
+  checkVeleroLocation(ctx, c);
 
   const redis = c.dataStores.redis;
   if (isQuantity(redis.resources.limits.memory)) {

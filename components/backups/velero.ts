@@ -151,7 +151,9 @@ export function veleroChartValues(config: PlatformConfig): Record<string, unknow
   const bslConfig =
     config.backups.credentials.mode === "gkeWorkloadIdentity"
       ? { ...regionConfig, serviceAccount: config.backups.credentials.gcpServiceAccount }
-      : regionConfig;
+      : loc.provider === "azure"
+        ? azureLocationConfig(loc)
+        : regionConfig;
   return {
     upgradeCRDs: false,
     cleanUpCRDs: false,
@@ -206,6 +208,24 @@ export function veleroChartValues(config: PlatformConfig): Record<string, unknow
       enabled: true,
       serviceMonitor: { enabled: config.observability.enabled, autodetect: false },
     },
+  };
+}
+
+/**
+ * The Azure BackupStorageLocation config (velero-plugin-for-microsoft-azure v1.12.1,
+ * backupstoragelocation.md; the schema requires both names). `useAAD`: the blob data is reached
+ * with the Entra ID identity (service principal or workload identity), the plugin's recommended
+ * route, instead of listing the account's keys; the identity needs the Storage Blob Data
+ * Contributor role on the account. Values are strings: the BSL config is a string map.
+ */
+function azureLocationConfig(
+  loc: PlatformConfig["backups"]["velero"]["storageLocation"],
+): Record<string, string> {
+  return {
+    resourceGroup: String(loc.resourceGroup),
+    storageAccount: String(loc.storageAccount),
+    ...(loc.subscriptionId ? { subscriptionId: loc.subscriptionId } : {}),
+    useAAD: "true",
   };
 }
 

@@ -32,6 +32,13 @@ const azureBlob = {
     objectStore: { destinationPath: "https://octollm.blob.core.windows.net/backups/postgres" },
   },
 };
+/** A complete Azure storage location (velero-plugin-for-microsoft-azure's required keys). */
+const AZURE_LOCATION = {
+  provider: "azure",
+  bucket: "velero",
+  resourceGroup: "octollm-backups",
+  storageAccount: "octollmbackups",
+};
 const veleroOn = () => ({
   "octollm:operators": { velero: { install: true } },
 });
@@ -249,7 +256,7 @@ describe("workload identity: no static keys, the identity on the ServiceAccounts
         { mode: "azureWorkloadIdentity", azureClientId: AZURE_ID },
         {
           ...azureBlob,
-          velero: { storageLocation: { provider: "azure" } },
+          velero: { snapshotVolumes: false, storageLocation: AZURE_LOCATION },
         },
       ),
       ...veleroOn(),
@@ -262,10 +269,129 @@ describe("workload identity: no static keys, the identity on the ServiceAccounts
     expect(c.spec.inheritedMetadata.labels).toEqual({ "azure.workload.identity/use": "true" });
     expect(await schemaErrors([c as KubernetesObject])).toEqual([]);
     const v = veleroValues(run);
+    // Entra ID to the blob data (no credentials file to list keys with), the plugin's names
+    expect(v.configuration.backupStorageLocation[0].config).toEqual({
+      resourceGroup: "octollm-backups",
+      storageAccount: "octollmbackups",
+      useAAD: "true",
+    });
     expect(v.podLabels).toEqual({ "azure.workload.identity/use": "true" });
     expect(v.serviceAccount.server.annotations).toEqual({
       "azure.workload.identity/client-id": AZURE_ID,
     });
+  });
+});
+
+describe("Velero on Azure: the plugin's storage location keys (issue 14 #9)", () => {
+  // Static keys the program makes: the Azure connection string and Velero's credentials file.
+  const AZURE_FILE = "AZURE_SUBSCRIPTION_ID=test-only\nAZURE_RESOURCE_GROUP=test-only\n";
+  const staticProgram = { mode: "static", secrets: "program" };
+  const azure = (
+    location: Record<string, unknown>,
+    credentials: Record<string, unknown> = staticProgram,
+  ) => ({
+    ...backups(credentials, { ...azureBlob, velero: { storageLocation: location } }),
+    ...veleroOn(),
+    ...(credentials.mode === "static"
+      ? {
+          "octollm:secrets": {
+            backupCredentials: {
+              postgres: { AZURE_CONNECTION_STRING: "test-only" },
+              velero: AZURE_FILE,
+            },
+          },
+        }
+      : {}),
+  });
+
+  it("provider azure without resourceGroup and storageAccount is refused, naming both", () => {
+    expect(configProblems(azure({ provider: "azure", bucket: "velero" }))).toEqual([
+      "octollm:backups.velero.storageLocation.resourceGroup: got nothing; provider azure needs resourceGroup (velero-plugin-for-microsoft-azure: the BackupStorageLocation's resource group of the storage account)",
+      "octollm:backups.velero.storageLocation.storageAccount: got nothing; provider azure needs storageAccount (velero-plugin-for-microsoft-azure: the BackupStorageLocation's storage account holding the bucket container)",
+    ]);
+    expect(configProblems(azure(AZURE_LOCATION))).toEqual([]);
+  });
+
+  it("malformed Azure names and a subscription that is no GUID are refused", () => {
+    const problems = configProblems(
+      azure({
+        ...AZURE_LOCATION,
+        storageAccount: "Octollm-Backups",
+        resourceGroup: "ends-with-a-dot.",
+        subscriptionId: "my-subscription",
+      }),
+    );
+    expect(problems).toHaveLength(3);
+    expect(problems.join("\n")).toMatch(
+      /storageLocation\.resourceGroup: got "ends-with-a-dot\."; must be an Azure resource group name/,
+    );
+    expect(problems.join("\n")).toMatch(
+      /storageLocation\.storageAccount: got "Octollm-Backups"; must be an Azure storage account name: 3-24 lowercase letters and digits/,
+    );
+    expect(problems.join("\n")).toMatch(/storageLocation\.subscriptionId: got "my-subscription"/);
+  });
+
+  it("Azure keys on another provider are refused (its plugin would ignore them)", () => {
+    expect(
+      configProblems({
+        ...backups(staticProgram, {
+          velero: { storageLocation: { storageAccount: "octollmbackups" } },
+        }),
+        ...veleroOn(),
+        "octollm:secrets": { backupCredentials: { postgres: PG_KEYS, velero: VELERO_FILE } },
+      }),
+    ).toEqual([
+      'octollm:backups.velero.storageLocation.storageAccount: got "octollmbackups"; storageAccount is for provider azure; the aws plugin would ignore it',
+    ]);
+  });
+
+  it("a Velero the program does not install: its storage location is not ours to check", () => {
+    expect(
+      configProblems(
+        backups(
+          { mode: "static", secrets: "external" },
+          { velero: { storageLocation: { provider: "azure" } } },
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it("volume snapshots with Azure workload identity are refused (the snapshotter needs a credentials file)", () => {
+    expect(
+      configProblems(
+        azure(AZURE_LOCATION, { mode: "azureWorkloadIdentity", azureClientId: AZURE_ID }),
+      ),
+    ).toEqual([
+      "octollm:backups.velero.snapshotVolumes: got true; the Azure plugin's volume snapshotter reads AZURE_SUBSCRIPTION_ID and AZURE_RESOURCE_GROUP from a credentials file, which azureWorkloadIdentity does not mount: set snapshotVolumes false, or use credentials mode static",
+    ]);
+  });
+
+  it("renders the plugin's keys into the BackupStorageLocation, strings only; the snapshot location stays the cluster's", async () => {
+    const subscriptionId = "0b1f6471-1bf0-4dda-aec3-cb9272f09590";
+    const run = await renderStack("production", azure({ ...AZURE_LOCATION, subscriptionId }));
+    const v = veleroValues(run);
+    expect(v.configuration.backupStorageLocation).toEqual([
+      {
+        name: "default",
+        provider: "azure",
+        bucket: "velero",
+        default: true,
+        config: {
+          resourceGroup: "octollm-backups",
+          storageAccount: "octollmbackups",
+          subscriptionId,
+          useAAD: "true",
+        },
+      },
+    ]);
+    // resourceGroup/subscriptionId of the VSL mean where snapshots go; unset, the cluster's
+    expect(v.configuration.volumeSnapshotLocation[0].config).toEqual({});
+    expect(v.initContainers[0].image).toBe(
+      "docker.io/velero/velero-plugin-for-microsoft-azure:v1.12.1",
+    );
+    expect(v.credentials).toEqual({ useSecret: true, existingSecret: "velero-credentials" });
+    // the program's Secret holds the credentials file, never printed in the values
+    expect(JSON.stringify(v)).not.toContain("AZURE_SUBSCRIPTION_ID=");
   });
 });
 
@@ -282,6 +408,16 @@ describe("every credentials mode passes the policy pack", () => {
     ["irsa", { ...backups({ mode: "irsa", roleArn: ROLE }), ...veleroOn() }],
     ["eksPodIdentity", backups({ mode: "eksPodIdentity" })],
     ["gkeWorkloadIdentity", backups({ mode: "gkeWorkloadIdentity", gcpServiceAccount: GSA }, gcs)],
+    [
+      "azureWorkloadIdentity, Velero on Azure",
+      {
+        ...backups(
+          { mode: "azureWorkloadIdentity", azureClientId: AZURE_ID },
+          { ...azureBlob, velero: { snapshotVolumes: false, storageLocation: AZURE_LOCATION } },
+        ),
+        ...veleroOn(),
+      },
+    ],
   ])("%s: no mandatory violation in production", async (_mode, overrides) => {
     const run = await renderStack("production", overrides);
     const report = await evaluatePolicies(renderedResources(run), loadPolicyConfig("production"));
