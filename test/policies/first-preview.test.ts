@@ -246,3 +246,80 @@ describe("violations in known fields of resources that also carry unknown values
     expect(missing.every((d) => d.enforcementLevel === "mandatory")).toBe(true);
   });
 });
+
+/**
+ * Today's unknowns are Secrets' stringData and one ConfigMap value. The places a program
+ * commonly puts a value derived from a credential next are annotations (a checksum that rolls
+ * pods when a password changes), env values (a connection URL) and ConfigMap values; a policy
+ * must not be skipped when that happens either. Plant unknowns there on every object of the
+ * stacks and require the very same verdicts.
+ */
+describe("values derived from credentials where programs commonly put them next", () => {
+  const WORKLOADS: Record<string, (spec: Record<string, any>) => Record<string, any> | undefined> =
+    {
+      "kubernetes:core/v1:Pod": () => undefined,
+      "kubernetes:apps/v1:Deployment": (s) => s.template,
+      "kubernetes:apps/v1:StatefulSet": (s) => s.template,
+      "kubernetes:apps/v1:DaemonSet": (s) => s.template,
+      "kubernetes:apps/v1:ReplicaSet": (s) => s.template,
+      "kubernetes:batch/v1:Job": (s) => s.template,
+      "kubernetes:batch/v1:CronJob": (s) => s.jobTemplate?.spec?.template,
+    };
+
+  function annotate(meta: Record<string, any> | undefined): void {
+    if (!meta) return;
+    meta.annotations = { ...meta.annotations, "checksum/credentials": UNKNOWN };
+  }
+
+  function plant(r: WireResource): WireResource {
+    const props = structuredClone(r.properties) as Record<string, any>;
+    annotate(props.metadata);
+    if (r.type in WORKLOADS) {
+      const template =
+        r.type === "kubernetes:core/v1:Pod" ? props : WORKLOADS[r.type](props.spec ?? {});
+      if (template && template !== props) annotate(template.metadata);
+      const spec = template?.spec as Record<string, any> | undefined;
+      for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])])
+        c.env = [...(c.env ?? []), { name: "CACHE_URL", value: UNKNOWN }];
+    }
+    if (r.type === "kubernetes:core/v1:ConfigMap")
+      props.data = { ...props.data, "connection.url": UNKNOWN };
+    return { ...r, properties: props };
+  }
+
+  it.each(["dev", "production"])(
+    "%s: no policy is skipped and every verdict stays the same",
+    async (stack) => {
+      const wire = wireOf(await firstPreviewOf(stack));
+      await pack.configure(reconcileConfig(loadPolicyConfig(stack)));
+      const planted = wire.map(plant);
+      const plantedPaths = planted.flatMap((r) => unknownPaths(r.properties));
+      // The plants landed where meant: env values and pod template annotations of workloads.
+      expect(plantedPaths.filter((p) => /\.env\[\d+\]\.value$/.test(p)).length).toBeGreaterThan(5);
+      expect(
+        plantedPaths.filter((p) => /template\.metadata\.annotations\.checksum/.test(p)).length,
+      ).toBeGreaterThan(5);
+      const before = await pack.preview(wire);
+      const after = await pack.preview(planted);
+      expect(skipped(after)).toEqual([]);
+      expect(after.map(key).sort()).toEqual(before.map(key).sort());
+    },
+    180_000,
+  );
+
+  it("a sensitive env var whose value is computed at deploy time is still reported", async () => {
+    await pack.configure(reconcileConfig(loadPolicyConfig("dev")));
+    const wire = wireOf(await firstPreviewOf("dev"));
+    const deployment = wire.find((r) => r.type === "kubernetes:apps/v1:Deployment")!;
+    const props = structuredClone(deployment.properties) as Record<string, any>;
+    const container = props.spec.template.spec.containers[0];
+    container.env = [...(container.env ?? []), { name: "DB_PASSWORD", value: UNKNOWN }];
+    const ds = await pack.analyze({ ...deployment, properties: props });
+    expect(skipped(ds)).toEqual([]);
+    const found = ds.filter((d) => d.policy === "no-secret-literals-in-env");
+    expect(found.map((d) => d.message)).toEqual([
+      expect.stringMatching(/env DB_PASSWORD looks sensitive but has a literal value \(computed/),
+    ]);
+    expect(found[0].enforcementLevel).toBe("mandatory");
+  });
+});
