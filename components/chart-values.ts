@@ -113,8 +113,24 @@ export const OWNED_KEYS: Readonly<Record<ChartId, readonly OwnedKey[]>> = {
       `the CRDs come from the chart's crds/ directory (the upgrade Job is ${NO_HOOKS}); monitors and rules wait for them`,
     ),
     own("global.rbac.create", RBAC),
+    own(
+      "kubeStateMetrics.enabled",
+      "the platform's alerts read its metrics (PodCrashLooping, HPAAtMaxReplicas: kube_*)",
+    ),
+    own(
+      "kubelet.enabled",
+      "the platform's PVCUsageHigh alert reads the kubelet's kubelet_volume_stats_*",
+    ),
+    own(
+      "grafana.sidecar.dashboards.enabled",
+      "the sidecar loads the platform's dashboard ConfigMaps",
+    ),
     own("nodeExporter.enabled", HOST),
     own("prometheus-node-exporter", HOST),
+    own(
+      "prometheusOperator.enabled",
+      "the operator makes Prometheus and Alertmanager and loads the platform's monitors and rules",
+    ),
     own("prometheusOperator.admissionWebhooks", `the webhook's certificate comes from ${NO_HOOKS}`),
     own("prometheusOperator.tls", `the TLS listener mounts a Secret made by ${NO_HOOKS}`),
     ownLabel("prometheusOperator.podLabels", MONITORING_LABEL, MONITORING_NETPOL),
@@ -251,6 +267,15 @@ export const OWNED_KEYS: Readonly<Record<ChartId, readonly OwnedKey[]>> = {
       "named for the IAM trust of octollm:backups.credentials (workload identity)",
     ),
     own("rbac.create", RBAC),
+    own(
+      "metrics.enabled",
+      "the BackupFailed and BackupTooOld alerts read Velero's velero_backup_* metrics",
+    ),
+    ownLabel(
+      "podLabels",
+      "azure.workload.identity/use",
+      "Azure Workload Identity (octollm:backups.credentials.mode azureWorkloadIdentity) injects its token into pods with this label",
+    ),
   ],
 };
 

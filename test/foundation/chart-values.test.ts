@@ -320,22 +320,38 @@ describe("docs/operations.md", () => {
       .join("\n");
   };
 
-  it("names every owned key and key name", () => {
+  /** The per-chart table: the code spans of each chart's rows (a blank chart cell continues). */
+  const ownedRows = (): Map<string, Set<string>> => {
+    const table = section.slice(section.indexOf("Per chart"));
+    const out = new Map<string, Set<string>>();
+    let chart = "";
+    for (const line of table.split("\n")) {
+      if (!line.startsWith("|") || line.startsWith("| ---")) continue;
+      const [, first, paths] = line.split("|").map((c) => c.trim());
+      if (first === "chart") continue;
+      if (first) chart = first;
+      const cells = out.get(chart) ?? new Set<string>();
+      for (const m of paths.matchAll(/`([^`]+)`/g))
+        for (const p of expand(m[1]).split("\n")) cells.add(p);
+      out.set(chart, cells);
+    }
+    return out;
+  };
+
+  it("names every owned key name, and every owned path in its chart's rows", () => {
     for (const name of Object.keys(OWNED_ANYWHERE)) expect(section, name).toContain(`\`${name}\``);
-    for (const id of CHART_IDS)
+    const rows = ownedRows();
+    for (const id of CHART_IDS) {
+      const cells = rows.get(CHART_KEYS[id].chart);
+      expect(cells, `a row for ${CHART_KEYS[id].chart}`).toBeDefined();
       for (const o of OWNED_KEYS[id]) {
-        const cells = new Set(
-          section
-            .split("\n")
-            .flatMap((line) => [...line.matchAll(/`([^`]+)`/g)])
-            .flatMap((m) => expand(m[1]).split("\n")),
-        );
         // A path written out, or a label key written beside the labels' path.
         const parent = o.path.slice(0, -1).join(".");
         expect(
-          cells.has(o.path.join(".")) || (cells.has(parent) && cells.has(o.path.at(-1) ?? "")),
+          cells?.has(o.path.join(".")) || (cells?.has(parent) && cells.has(o.path.at(-1) ?? "")),
           `${id}: ${o.path.join(".")}`,
         ).toBe(true);
       }
+    }
   });
 });
