@@ -10,5 +10,9 @@
 "use strict";
 // Replace ts-node's handler instead of chaining after it (a chained hook would still type-check).
 delete require.extensions[".ts"];
-require("esbuild-register/dist/node").register();
+// No source maps, as in scripts/register.cjs (kept here so the pack directory stands alone):
+// run-policy-pack installs source-map-support, which does not read esbuild's inline maps, so
+// generating them and letting Node parse them bought nothing.
+require("esbuild-register/dist/node").register({ sourcemap: false });
+process.setSourceMapsEnabled(false);
 module.exports = require("./index.ts");

@@ -343,9 +343,7 @@ const armsSection: Section = {
           argv: [
             NODE,
             "--require",
-            "esbuild-register",
-            "--require",
-            path.join(REPO_ROOT, "scripts", "source-maps-off.cjs"),
+            path.join(REPO_ROOT, "scripts", "register.cjs"),
             __filename,
             "--child",
             "production",

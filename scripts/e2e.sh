@@ -150,5 +150,5 @@ pulumi up --stack "$STACK" --yes --skip-preview --policy-pack policies \
 step "smoke checks"
 failover=()
 if [ "${E2E_FAILOVER:-0}" = 1 ]; then failover=(--failover); fi
-node --require esbuild-register scripts/e2e-smoke.ts --stack "$STACK" --context "$CONTEXT" "${failover[@]}" |
+node --require ./scripts/register.cjs scripts/e2e-smoke.ts --stack "$STACK" --context "$CONTEXT" "${failover[@]}" |
   tee "$ARTIFACTS/smoke.log"

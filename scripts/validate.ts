@@ -2,13 +2,12 @@
  * Schema validation of rendered objects with the published models: kubernetes-models for the
  * built-in API, and the operators' own models for CloudNativePG, cert-manager, the Prometheus
  * Operator and the Gateway API. Envoy Gateway's kinds are checked against the openAPIV3Schema of
- * its CRDs at the pinned tag (schemas/envoy-gateway.json, see scripts/vendor-crd-schemas.ts):
- * the published model package lags that release. Kinds without a published model (e.g. Velero)
+ * its CRDs at the pinned tag (schemas/envoy-gateway.json, see scripts/vendor-crd-schemas.ts),
+ * through Ajv validators precompiled from them (scripts/crd-validators.ts): the published model
+ * package lags that release. Kinds without a published model (e.g. Velero)
  * are reported, not silently passed.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import Ajv from "ajv";
+import * as path from "node:path";
 import type { ValidateFunction } from "ajv";
 import type { KubernetesObject } from "./manifests";
 
@@ -26,65 +25,44 @@ const MODEL_PACKAGES: Record<string, string> = {
   "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
 };
 
-/** API groups validated against vendored CRD schemas, and the file that holds them. */
-const CRD_SCHEMA_FILES: Record<string, string> = {
+export const SCHEMAS_DIR = path.join(__dirname, "..", "schemas");
+
+/** API groups validated against vendored CRD schemas, and the file (in schemas/) holding them. */
+export const CRD_SCHEMA_FILES: Record<string, string> = {
   "gateway.envoyproxy.io": "envoy-gateway.json",
 };
 
-type Schema = Record<string, unknown>;
-
-/**
- * A CRD's structural schema as JSON Schema: int-or-string spelled out, and unknown fields an
- * error (the API server would prune them silently; a typo must not pass). CEL rules
- * (x-kubernetes-validations) are not evaluated offline.
- */
-export function crdToJsonSchema(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(crdToJsonSchema);
-  if (!node || typeof node !== "object") return node;
-  const s = node as Schema;
-  const out: Schema = {};
-  for (const [k, v] of Object.entries(s)) {
-    if (k.startsWith("x-kubernetes-")) continue;
-    if (k === "properties")
-      out[k] = Object.fromEntries(
-        Object.entries(v as Schema).map(([p, sub]) => [p, crdToJsonSchema(sub)]),
-      );
-    else out[k] = crdToJsonSchema(v);
-  }
-  if (s["x-kubernetes-int-or-string"]) {
-    delete out.type;
-    out.anyOf = [{ type: "integer" }, { type: "string" }];
-  }
-  if (
-    s.properties &&
-    s.additionalProperties === undefined &&
-    !s["x-kubernetes-preserve-unknown-fields"]
-  )
-    out.additionalProperties = false;
-  if (s.nullable === true && typeof out.type === "string") {
-    out.type = [out.type, "null"];
-    delete out.nullable;
-  }
-  return out;
-}
-
-// Formats (int32, int64, ...) restate the types; the checks that matter are types and fields.
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
-const crdValidators = new Map<string, ValidateFunction | undefined>();
-
-function crdValidator(apiVersion: string, kind: string): ValidateFunction | undefined {
+/** The precompiled validator of one kind: schemas/<file without .json>/<version>/<Kind>.cjs. */
+export function validatorModulePath(apiVersion: string, kind: string): string | undefined {
   const [group, version] = apiVersion.split("/");
   const file = CRD_SCHEMA_FILES[group];
+  if (!file || !version || !/^[A-Z][A-Za-z0-9]*$/.test(kind) || !/^v[a-z0-9]+$/.test(version))
+    return undefined;
+  return path.join(SCHEMAS_DIR, file.replace(/\.json$/, ""), version, `${kind}.cjs`);
+}
+
+const crdValidators = new Map<string, ValidateFunction | undefined>();
+
+/**
+ * The validator of a kind of a vendored CRD group: Ajv's code for its schema, precompiled by
+ * scripts/crd-validators.ts (generating it at run time cost more than the rest of the render).
+ */
+function crdValidator(apiVersion: string, kind: string): ValidateFunction | undefined {
+  const file = validatorModulePath(apiVersion, kind);
   if (!file) return undefined;
-  const key = `${apiVersion} ${kind}`;
-  if (!crdValidators.has(key)) {
-    const vendored = JSON.parse(readFileSync(join(__dirname, "..", "schemas", file), "utf8")) as {
-      kinds: Record<string, Record<string, unknown>>;
-    };
-    const schema = vendored.kinds[kind]?.[version];
-    crdValidators.set(key, schema ? ajv.compile(crdToJsonSchema(schema) as Schema) : undefined);
+  if (!crdValidators.has(file)) {
+    let validate: ValidateFunction | undefined;
+    try {
+      // A path computed per kind, loaded synchronously like the rest of the lookup.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      validate = (require(file) as { default: ValidateFunction }).default;
+    } catch (error) {
+      // No such kind or version in the vendored schemas; anything else is a real failure.
+      if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw error;
+    }
+    crdValidators.set(file, validate);
   }
-  return crdValidators.get(key);
+  return crdValidators.get(file);
 }
 
 /** A model-like class over a vendored CRD schema, so both kinds of check look the same. */

@@ -6,6 +6,7 @@
  *
  *   git -C <envoyproxy/gateway clone> show v1.9.0:charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_envoyproxies.yaml > /tmp/ep.yaml
  *   npx tsx scripts/vendor-crd-schemas.ts v1.9.0 /tmp/ep.yaml /tmp/ctp.yaml /tmp/btp.yaml
+ *   npm run crd-validators   # then: the precompiled validators scripts/validate.ts loads
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { parse } from "yaml";

@@ -21,7 +21,7 @@ describe("Pulumi project", () => {
     // No per-run type-checking (README, "Fast previews"); test/stacks/pulumi-runtime.test.ts runs it.
     expect(project.runtime).toMatchObject({
       name: "nodejs",
-      options: { typescript: false, nodeargs: "--require esbuild-register" },
+      options: { typescript: false, nodeargs: "--require ./scripts/register.cjs" },
     });
     expect(project.config["pulumi:disable-default-providers"].value).toContain("kubernetes");
   });
