@@ -246,6 +246,11 @@ describe("README quick start: the commands", () => {
       expect(text).toMatch(step);
   });
 
+  it("every block is valid bash", () => {
+    for (const block of ALL) execFileSync("bash", ["-n"], { input: block });
+    expect(() => execFileSync("bash", ["-n"], { input: 'echo "$(', stdio: "pipe" })).toThrow();
+  });
+
   it("every npm script exists and every repository file it names is there", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
       scripts: Record<string, string>;
@@ -329,6 +334,10 @@ describe("README quick start: the commands", () => {
     const name = flag(create, "--name");
     expect(`kind-${name}`).toBe(DEV.kubernetes.context);
     expect(flag(create, "--image")).toBe("$KIND_NODE_IMAGE");
+    // the Kubernetes the API-version policies judge dev against is that node image's
+    const node = /^kindest\/node:v(\d+\.\d+)\./.exec(versions().KIND_NODE_IMAGE);
+    expect(DEV.kubernetes.version).toBe(node?.[1]);
+    expect(section()).toContain(`Kubernetes ${DEV.kubernetes.version}`);
     // kind without a config file makes one node: the node count dev's capacity check assumes
     expect(create).not.toContain("--config");
     expect(DEV.kubernetes.nodeCount).toBe(1);
