@@ -26,6 +26,7 @@ import {
 } from "./network-flows";
 import { qdrantUrl, redisConfigEnv, secretEnvs, httpService } from "./k8s/http-service";
 import { instanceName, standardLabels } from "./k8s/labels";
+import { externalCredentialSecrets } from "./credentials";
 import { resolvePodOptions } from "./k8s/pod-options";
 import { tracingEnvMap } from "./observability/tracing";
 import { serviceHost } from "./secrets";
@@ -92,9 +93,9 @@ export class Arms extends pulumi.ComponentResource {
     for (const arm of config.arms) {
       const identity = { name: armObjectName(arm.name), component: "arm", instance };
       const secretEnv = [
-        ...(arm.uses.postgres ? secretEnvs.database() : []),
-        ...(arm.uses.redis ? secretEnvs.redis() : []),
-        ...(arm.uses.qdrant ? secretEnvs.qdrant() : []),
+        ...(arm.uses.postgres ? secretEnvs.database(config) : []),
+        ...(arm.uses.redis ? secretEnvs.redis(config) : []),
+        ...(arm.uses.qdrant ? secretEnvs.qdrant(config) : []),
         ...(arm.uses.llm ? secretEnvs.llm(config) : []),
       ];
       const svc = httpService(
@@ -107,7 +108,7 @@ export class Arms extends pulumi.ComponentResource {
           env: armEnv(config, arm),
           secretEnv,
           requireSpread: config.environment === "production",
-          pod: resolvePodOptions(config.podDefaults, arm.pod),
+          pod: resolvePodOptions(config.podDefaults, arm.pod, externalCredentialSecrets(config)),
         },
         this,
       );

@@ -255,6 +255,29 @@ const goDuration = z
   .meta({ title: "duration (720h, 72h30m)" });
 
 // ---------------------------------------------------------------------------------------------
+// Bring-your-own credentials (issue 14 item 12; consumers: components/credentials.ts)
+// ---------------------------------------------------------------------------------------------
+
+const secretKeyName = z
+  .string()
+  .regex(/^[-._a-zA-Z0-9]{1,253}$/, "must be a Secret key: letters, digits, '-', '_', '.'")
+  .meta({ title: "Secret key" });
+const secretName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/,
+    "must be a Kubernetes Secret name (lowercase DNS subdomain)",
+  )
+  .meta({ title: "Secret name" });
+const existingSecret = (what: string) =>
+  z
+    .strictObject({
+      name: secretName.describe("Secret made outside the stack"),
+      key: secretKeyName.describe(`key holding the ${what}`),
+    })
+    .optional();
+
+// ---------------------------------------------------------------------------------------------
 // Tiers
 // ---------------------------------------------------------------------------------------------
 
@@ -456,6 +479,42 @@ const postgres = z.strictObject({
     })
     .optional()
     .describe("bootstrap a new cluster from a backup instead of initdb"),
+  // Issue 14 item 14: connection pooling (components/data-stores/pooler.ts).
+  pooler: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .describe(
+          "a CloudNativePG Pooler (PgBouncer, type rw) in front of the primary; the orchestrator's and arms' DATABASE_URL point at it",
+        ),
+      instances: z
+        .number()
+        .int()
+        .min(2, "must be ≥ 2: one PgBouncer is a single point of failure (its PDB keeps one up)")
+        .describe("PgBouncer pods, spread across nodes, with a PDB (maxUnavailable 1)"),
+      poolMode: z
+        .enum(["session", "transaction"])
+        .describe(
+          "session: a server connection per client session (safe for every client); transaction: per transaction (more sharing; no session state, no prepared statements across transactions)",
+        ),
+      image: image.describe(
+        "PgBouncer image; CloudNativePG's default at the pinned operator is ghcr.io/cloudnative-pg/pgbouncer:1.24.1",
+      ),
+      resources: resources.describe("per PgBouncer pod (also its bootstrap init container)"),
+      parameters: z
+        .record(z.string(), z.string())
+        .describe("pgbouncer.ini parameters (max_client_conn, default_pool_size, ...)"),
+    })
+    .describe("connection pooling with PgBouncer"),
+  existingSecret: existingSecret("owner's password")
+    .refine((s) => s === undefined || s.key === "password", {
+      message:
+        'CloudNativePG bootstraps the owner from a kubernetes.io/basic-auth Secret: the key must be "password" (and the Secret must hold `username` = dataStores.postgres.owner)',
+      path: ["key"],
+    })
+    .describe(
+      "an existing kubernetes.io/basic-auth Secret (username = owner, password) in the workloads namespace instead of a generated password; apps get DATABASE_PASSWORD and a DATABASE_URL composed from it",
+    ),
   pod: podOptions
     .optional()
     .describe(
@@ -497,7 +556,7 @@ const redis = z.strictObject({
       active: z
         .enum(["a", "b"])
         .describe(
-          "which of the two generated passwords (slots a and b) clients, replicas (masterauth) and Sentinels (auth-pass, sentinel-pass) use",
+          "which of the two password slots (a and b: generated, or existingSecret's key and keyB) clients, replicas (masterauth) and Sentinels (auth-pass, sentinel-pass) use",
         ),
       acceptBoth: z
         .boolean()
@@ -508,6 +567,22 @@ const redis = z.strictObject({
     .describe(
       "password rotation without an outage, in three `pulumi up`s (docs/runbook.md#rotate-a-generated-secret); each change of these keys rolls the Redis pods",
     ),
+  // Two keys, like the two generated slots: passwordRotation works the same way with a Secret
+  // the user fills (docs/runbook.md#redis-with-an-existing-secret).
+  existingSecret: z
+    .strictObject({
+      name: secretName.describe("Secret made outside the stack"),
+      key: secretKeyName.describe("key holding slot a's password"),
+      keyB: secretKeyName
+        .optional()
+        .describe(
+          "key holding slot b's password; needed while passwordRotation uses slot b (active b or acceptBoth)",
+        ),
+    })
+    .optional()
+    .describe(
+      "an existing Secret instead of the generated passwords; it must exist in the workloads AND the reflex namespace (the reflex layer reads it too) with the same values; the pods read the key of passwordRotation's active slot (REDIS_PASSWORD, and a REDIS_URL composed from it)",
+    ),
   pod: podOptions.optional(),
 });
 
@@ -517,6 +592,9 @@ const qdrant = z.strictObject({
   image,
   storage: storage.describe("data volume per peer (PVC): collections and snapshots"),
   resources,
+  existingSecret: existingSecret("Qdrant API key").describe(
+    "an existing Secret in the workloads namespace instead of a generated API key",
+  ),
   pod: podOptions.optional(),
 });
 
@@ -1003,6 +1081,18 @@ const llm = z.strictObject({
     .array(dnsLabel)
     .min(1)
     .describe("providers whose keys are mounted as <PROVIDER>_API_KEY"),
+  existingSecret: z
+    .strictObject({
+      name: secretName.describe("Secret made outside the stack, in the workloads namespace"),
+      keys: z
+        .record(dnsLabel, secretKeyName)
+        .optional()
+        .describe("key per provider; default `<provider>-api-key`"),
+    })
+    .optional()
+    .describe(
+      "the LLM keys from an existing Secret instead of octollm:secrets.llmApiKeys (a provider whose key is absent leaves its variable unset)",
+    ),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1340,6 +1430,48 @@ function formatQ(key: string, q: { num: bigint; den: bigint }): string {
   return `${Math.ceil(n / 2 ** 20)}Mi`;
 }
 
+/** Bring-your-own credentials: one source per credential, keys only for configured providers. */
+function checkExistingSecrets(ctx: z.RefinementCtx, c: PlatformInput): void {
+  const redisSecret = c.dataStores.redis.existingSecret;
+  if (redisSecret) {
+    const { active, acceptBoth } = c.dataStores.redis.passwordRotation;
+    const at = ["dataStores", "redis", "existingSecret", "keyB"];
+    if (redisSecret.keyB === undefined && (active === "b" || acceptBoth)) {
+      ctx.addIssue({
+        code: "custom",
+        path: at,
+        message: `dataStores.redis.passwordRotation (active ${active}, acceptBoth ${String(acceptBoth)}) uses slot b: name the key of slot b's password in Secret "${redisSecret.name}" (keyB), put the new password there first (docs/runbook.md#redis-with-an-existing-secret)`,
+      });
+    }
+    if (redisSecret.keyB === redisSecret.key) {
+      ctx.addIssue({
+        code: "custom",
+        path: at,
+        message: `"${redisSecret.keyB}" is also key: slot b needs its own key (the two slots hold different passwords during a rotation)`,
+      });
+    }
+  }
+  const llmSecret = c.llm.existingSecret;
+  if (!llmSecret) return;
+  if (Object.keys(c.secrets.llmApiKeys).length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["llm", "existingSecret"],
+      message:
+        "the LLM keys come from one place: remove octollm:secrets.llmApiKeys or llm.existingSecret",
+    });
+  }
+  for (const provider of Object.keys(llmSecret.keys ?? {})) {
+    if (!c.llm.providers.includes(provider)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["llm", "existingSecret", "keys", provider],
+        message: `"${provider}" is not in llm.providers (${c.llm.providers.join(", ")})`,
+      });
+    }
+  }
+}
+
 export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx) => {
   for (const problem of monitoringQuotaProblems(c))
     ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
@@ -1546,6 +1678,7 @@ export const platformSchema = z.strictObject(platformShape).superRefine((c, ctx)
       }
     }
   }
+  checkExistingSecrets(ctx, c);
   if (c.backups.enabled && c.environment === "production" && !c.backups.postgres.objectStore) {
     ctx.addIssue({
       code: "custom",

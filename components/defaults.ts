@@ -213,6 +213,15 @@ export const PRODUCTION_DEFAULTS = {
       database: "octollm",
       owner: "octollm",
       requireTls: true,
+      // Off by default; when on, apps connect through PgBouncer (docs/data-stores.md).
+      pooler: {
+        enabled: false,
+        instances: 2,
+        poolMode: "session",
+        image: { repository: "ghcr.io/cloudnative-pg/pgbouncer", tag: "1.24.1" },
+        resources: res("100m", "64Mi", "400m", "256Mi"),
+        parameters: { max_client_conn: "1000", default_pool_size: "20" },
+      },
       parameters: {
         max_connections: "200",
         shared_buffers: "1GB",
@@ -551,6 +560,7 @@ export const DEV_OVERRIDES = {
       storage: "5Gi",
       resources: res("250m", "512Mi", "1", "1Gi"),
       requireTls: false,
+      pooler: { resources: res("50m", "32Mi", "200m", "128Mi") },
       parameters: { max_connections: "50", shared_buffers: "128MB" },
     },
     redis: {

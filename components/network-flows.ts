@@ -141,10 +141,23 @@ export function tcp(...ports: readonly number[]): Port[] {
   return ports.map((port) => ({ protocol: "TCP", port }));
 }
 
-/** Egress from a workload-namespace pod to a data store (same namespace). */
+/** Pods of the CloudNativePG Pooler (data-stores/pooler.ts), labelled by the operator. */
+export const POOLER_POD_LABELS: Labels = { "cnpg.io/poolerName": "postgres-pooler-rw" };
+
+/**
+ * Egress from a workload-namespace pod to a data store (same namespace). With the pooler on,
+ * the apps' way to Postgres is PgBouncer, not the instances.
+ */
 export function dataStoreEgress(config: PlatformConfig, store: DataStore): EgressRule {
+  const pooled = store === "postgres" && config.dataStores.postgres.pooler.enabled;
   return {
-    to: [{ podSelector: { matchLabels: dataStorePodLabels(config, store) } }],
+    to: [
+      {
+        podSelector: {
+          matchLabels: pooled ? POOLER_POD_LABELS : dataStorePodLabels(config, store),
+        },
+      },
+    ],
     ports: tcp(...DATA_STORE_PORTS[store]),
   };
 }

@@ -29,6 +29,7 @@ import {
 } from "./network-flows";
 import { httpService, qdrantUrl, redisConfigEnv, secretEnvs } from "./k8s/http-service";
 import { instanceName, standardLabels } from "./k8s/labels";
+import { externalCredentialSecrets } from "./credentials";
 import { resolvePodOptions } from "./k8s/pod-options";
 import { tracingEnvMap } from "./observability/tracing";
 import { serviceHost } from "./secrets";
@@ -90,14 +91,14 @@ export class Orchestrator extends pulumi.ComponentResource {
         ],
         env: orchestratorEnv(config),
         secretEnv: [
-          ...secretEnvs.database(),
-          ...secretEnvs.redis(),
-          ...secretEnvs.qdrant(),
+          ...secretEnvs.database(config),
+          ...secretEnvs.redis(config),
+          ...secretEnvs.qdrant(config),
           ...secretEnvs.jwt(),
           ...secretEnvs.llm(config),
         ],
         requireSpread: config.environment === "production",
-        pod: resolvePodOptions(config.podDefaults, o.pod),
+        pod: resolvePodOptions(config.podDefaults, o.pod, externalCredentialSecrets(config)),
       },
       this,
     );

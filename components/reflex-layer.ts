@@ -25,6 +25,7 @@ import { EXEMPTIONS } from "./k8s/exemptions";
 import { checksumOf, redisConfigEnv, secretEnvs } from "./k8s/http-service";
 import { instanceName, selectorLabels, standardLabels } from "./k8s/labels";
 import { hardenedPodTemplate, httpProbe } from "./k8s/pod";
+import { externalCredentialSecrets } from "./credentials";
 import { resolvePodOptions } from "./k8s/pod-options";
 import {
   DATA_STORE_PORTS,
@@ -101,7 +102,7 @@ export class ReflexLayer extends pulumi.ComponentResource {
       serviceAccountName: serviceAccount.metadata.name,
       // The platform's only exemption: see components/k8s/exemptions.ts.
       exemption: EXEMPTIONS.reflexHostNetwork,
-      options: resolvePodOptions(config.podDefaults, r.pod),
+      options: resolvePodOptions(config.podDefaults, r.pod, externalCredentialSecrets(config)),
       containers: [
         {
           name: REFLEX_NAME,
@@ -111,7 +112,7 @@ export class ReflexLayer extends pulumi.ComponentResource {
           ports: [{ name: "http", containerPort: r.port, hostPort: r.port }],
           envFrom: [{ configMapRef: { name: configMapName } }],
           // The reflex namespace has its own copy of redis-credentials (Secrets are namespaced).
-          env: secretEnvs.redis(),
+          env: secretEnvs.redis(config),
           startupProbe: httpProbe(r.probes.startup, "http"),
           livenessProbe: httpProbe(r.probes.liveness, "http"),
           readinessProbe: httpProbe(r.probes.readiness, "http"),

@@ -81,6 +81,24 @@ export function edgeTlsRoles(config: PlatformConfig): NamespaceRole[] {
 /** ConfigMap holding the private CA certificate (public), for clients that must trust it. */
 export const CA_CONFIGMAP = "octollm-ca";
 
+/** The application's database URL around a password (a value, or a `$(VAR)` reference). */
+export function databaseUrl(config: PlatformConfig, password: string): string {
+  const pg = config.dataStores.postgres;
+  // Through PgBouncer (the Pooler's Service, data-stores/pooler.ts) when pooling is on.
+  const service = pg.pooler.enabled ? "postgres-pooler-rw" : "postgres-rw";
+  const host = serviceHost(service, config.namespaces.workloads);
+  const sslmode = pg.requireTls ? "require" : "prefer";
+  return `postgresql://${pg.owner}:${password}@${host}:5432/${pg.database}?sslmode=${sslmode}`;
+}
+
+/** The Redis URL around a password: through the Sentinels in sentinel mode, direct otherwise. */
+export function redisUrl(config: PlatformConfig, password: string): string {
+  const ns = config.namespaces.workloads;
+  return config.dataStores.redis.mode === "sentinel"
+    ? `redis+sentinel://:${password}@${serviceHost("redis-sentinel", ns)}:26379/mymaster/0`
+    : `redis://:${password}@${serviceHost("redis", ns)}:6379/0`;
+}
+
 /** In-cluster addresses derived from the stack's namespaces. */
 export function serviceHost(service: string, namespace: string): string {
   return `${service}.${namespace}.svc.cluster.local`;
@@ -127,14 +145,6 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         child,
       );
 
-    const postgresPassword = password("postgres-owner", 32);
-    // Redis has two password slots so a rotation never leaves anybody unauthenticated: slot a
-    // (the original resource, URN unchanged) and slot b. dataStores.redis.passwordRotation says
-    // which one is in use and whether the servers accept both (docs/runbook.md).
-    const redisSlots = { a: password("redis", 32), b: password("redis-b", 32) };
-    const slots = redisPasswordSlots(config);
-    const redisPassword = redisSlots[slots.password];
-    const qdrantKey = password("qdrant-api-key", 48);
     const grafanaPassword = password("grafana-admin", 32);
     const jwt: pulumi.Output<string> = config.secrets.jwtSecret
       ? pulumi.secret(config.secrets.jwtSecret)
@@ -160,49 +170,71 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         { ...child, additionalSecretOutputs: ["data", "stringData"] },
       );
 
+    // Bring-your-own credentials (existingSecret): nothing generated, nothing written for them.
     const pg = config.dataStores.postgres;
     const pgHost = serviceHost("postgres-rw", ns.workloads);
-    const sslmode = pg.requireTls ? "require" : "prefer";
-    secret(
-      "postgres-owner",
-      SECRET_NAMES.postgresOwner,
-      namespaces.workloads,
-      { username: pg.owner, password: postgresPassword.result },
-      "kubernetes.io/basic-auth",
-    );
-    secret("database", SECRET_NAMES.database, namespaces.workloads, {
+    const pgConnection = {
       host: pgHost,
       port: "5432",
       database: pg.database,
       username: pg.owner,
-      password: postgresPassword.result,
-      url: pulumi.interpolate`postgresql://${pg.owner}:${postgresPassword.result}@${pgHost}:5432/${pg.database}?sslmode=${sslmode}`,
-    });
-
-    const redis = config.dataStores.redis;
-    const redisUrl =
-      redis.mode === "sentinel"
-        ? pulumi.interpolate`redis+sentinel://:${redisPassword.result}@${serviceHost("redis-sentinel", ns.workloads)}:26379/mymaster/0`
-        : pulumi.interpolate`redis://:${redisPassword.result}@${serviceHost("redis", ns.workloads)}:6379/0`;
-    // The reflex layer lives in its own namespace and Secrets are namespaced: it gets a copy.
-    for (const role of ["workloads", "reflex"] as const) {
-      secret(`redis-${role}`, SECRET_NAMES.redis, namespaces[role], {
-        password: redisPassword.result,
-        url: redisUrl,
+    };
+    if (pg.existingSecret) {
+      // Connection facts only; the password (and so the URL) lives in the existing Secret.
+      secret("database", SECRET_NAMES.database, namespaces.workloads, pgConnection);
+    } else {
+      const postgresPassword = password("postgres-owner", 32);
+      secret(
+        "postgres-owner",
+        SECRET_NAMES.postgresOwner,
+        namespaces.workloads,
+        { username: pg.owner, password: postgresPassword.result },
+        "kubernetes.io/basic-auth",
+      );
+      secret("database", SECRET_NAMES.database, namespaces.workloads, {
+        ...pgConnection,
+        password: postgresPassword.result,
+        url: postgresPassword.result.apply((p) => databaseUrl(config, p)),
       });
     }
-    // What the servers accept besides the active password: the other slot while a rotation
-    // runs, else the active one again (the init script then writes a single password).
-    secret("redis-server", SECRET_NAMES.redisServer, namespaces.workloads, {
-      [SECRET_KEYS.acceptPassword]: redisSlots[slots.accept].result,
-    });
+
+    const redis = config.dataStores.redis;
+    // Redis has two password slots so a rotation never leaves anybody unauthenticated: slot a
+    // (the original resource, URN unchanged) and slot b. dataStores.redis.passwordRotation says
+    // which one is in use and whether the servers accept both (docs/runbook.md). With
+    // existingSecret the slots are two keys of the user's Secret (credentials.ts) and the pods
+    // read them there: nothing generated, nothing written.
+    let configCommandSeed: pulumi.Output<string>;
+    if (!redis.existingSecret) {
+      const redisSlots = { a: password("redis", 32), b: password("redis-b", 32) };
+      const slots = redisPasswordSlots(config);
+      const redisPassword = redisSlots[slots.password];
+      const url = redisPassword.result.apply((p) => redisUrl(config, p));
+      // The reflex layer lives in its own namespace and Secrets are namespaced: it gets a copy.
+      for (const role of ["workloads", "reflex"] as const) {
+        secret(`redis-${role}`, SECRET_NAMES.redis, namespaces[role], {
+          password: redisPassword.result,
+          url,
+        });
+      }
+      // What the servers accept besides the active password: the other slot while a rotation
+      // runs, else the active one again (the init script then writes a single password).
+      secret("redis-server", SECRET_NAMES.redisServer, namespaces.workloads, {
+        [SECRET_KEYS.acceptPassword]: redisSlots[slots.accept].result,
+      });
+      configCommandSeed = redisSlots.a.result;
+    } else {
+      // Only the CONFIG name below needs a seed; it must not depend on the user's password.
+      configCommandSeed = password("redis-config-command", 32).result;
+    }
     if (redis.disableDangerousCommands) {
       // CONFIG is renamed (Sentinel still needs it) to a name that must be the same on every
       // Redis and Sentinel at all times: a mismatch makes a failover's MULTI … CONFIG REWRITE …
       // EXEC abort, SLAVEOF NO ONE included. It used to be derived from the password in the
       // pod, so a rotation changed it mid-roll. Now it is computed once, from slot a as it is
       // when this Secret is created (the same name the old derivation gave, so existing sets
-      // keep it), and frozen: ignoreChanges keeps it when slot a is replaced later.
+      // keep it), and frozen: ignoreChanges keeps it when slot a is replaced later, or when the
+      // stack moves to (or from) an existing Secret and the seed changes.
       new k8s.core.v1.Secret(
         `${name}-redis-config-command`,
         {
@@ -214,7 +246,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
           type: "Opaque",
           stringData: {
             [SECRET_KEYS.commandName]: pulumi.secret(
-              redisSlots.a.result.apply(
+              configCommandSeed.apply(
                 (p) => `CONFIG_${createHash("sha256").update(p).digest("hex").slice(0, 32)}`,
               ),
             ),
@@ -227,9 +259,11 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         },
       );
     }
-    secret("qdrant", SECRET_NAMES.qdrant, namespaces.workloads, {
-      [SECRET_KEYS.apiKey]: qdrantKey.result,
-    });
+    if (!config.dataStores.qdrant.existingSecret) {
+      secret("qdrant", SECRET_NAMES.qdrant, namespaces.workloads, {
+        [SECRET_KEYS.apiKey]: password("qdrant-api-key", 48).result,
+      });
+    }
     secret("jwt", SECRET_NAMES.jwt, namespaces.workloads, { [SECRET_KEYS.jwt]: jwt });
     secret("grafana-admin", SECRET_NAMES.grafanaAdmin, namespaces.system, {
       [SECRET_KEYS.adminUser]: "admin",
@@ -243,6 +277,7 @@ export class PlatformSecrets extends pulumi.ComponentResource {
       if (value) llmData[llmKey(provider).key] = pulumi.secret(value);
       else this.missingLlmKeys.push(provider);
     }
+    if (config.llm.existingSecret) this.missingLlmKeys = [];
     for (const provider of this.missingLlmKeys) {
       void pulumi.log.warn(
         `LLM provider "${provider}" has no API key: pods start without ${llmKey(provider).env}. ` +
@@ -250,7 +285,8 @@ export class PlatformSecrets extends pulumi.ComponentResource {
         this,
       );
     }
-    secret("llm", SECRET_NAMES.llm, namespaces.workloads, llmData);
+    // With llm.existingSecret the keys are in that Secret; the program writes none.
+    if (!config.llm.existingSecret) secret("llm", SECRET_NAMES.llm, namespaces.workloads, llmData);
 
     this.caCertificate = undefined;
     if (config.ingress.enabled && config.ingress.tls.mode === "private-ca") {

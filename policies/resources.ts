@@ -4,7 +4,7 @@
  */
 import type { Quantity } from "../components/k8s/quantity";
 import { compare, isQuantity, multiply, parseQuantity } from "../components/k8s/quantity";
-import type { ResourceList } from "./lib/k8s";
+import type { Container, ResourceList } from "./lib/k8s";
 import { TYPES, containerLabel, containersOf, describeResource } from "./lib/k8s";
 import type { OctoPolicy } from "./lib/policy";
 import { validateType, validateWorkload } from "./lib/policy";
@@ -115,6 +115,21 @@ export const limitRequestRatio: OctoPolicy = {
           ranges,
           (m) => reportViolation(m, c.urn),
         );
+    }
+    // CloudNativePG Poolers: the pgbouncer container (its bootstrap init container gets the same).
+    for (const p of index.of(TYPES.cnpgPooler)) {
+      const ranges = rangesByNs.get(p.namespace ?? "default");
+      const containers =
+        (p.props.spec as { template?: { spec?: { containers?: Container[] } } } | undefined)
+          ?.template?.spec?.containers ?? [];
+      if (ranges)
+        for (const c of containers)
+          checkAgainstRanges(
+            `${describeResource(p.type, p.props, p.name)}: container "${c.name}"`,
+            c.resources,
+            ranges,
+            (m) => reportViolation(m, p.urn),
+          );
     }
   },
 };

@@ -24,6 +24,13 @@ const SECRET_VALUES: [RegExp, string][] = [
   [CREDENTIAL_URL, "a URL with embedded credentials"],
 ];
 
+/**
+ * A URL whose password is a Kubernetes dependent variable, `scheme://user:$(PASSWORD)@host`: the
+ * kubelet expands it from a variable read from a Secret, so nothing secret is in the spec.
+ */
+const REFERENCED_PASSWORD_URL =
+  /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:\$\(([A-Za-z_][A-Za-z0-9_]*)\)@[^@\s]*$/i;
+
 /** Literal values that are not secrets even under a sensitive name: file paths, empty. */
 function harmlessLiteral(value: string): boolean {
   return value.trim() === "" || /^\/[\w./-]*$/.test(value.trim());
@@ -36,7 +43,9 @@ export const noSecretLiteralsInEnv: OctoPolicy = {
   enforcementLevel: "mandatory",
   validateResource: validateWorkload((w, report) => {
     for (const ref of containersOf(w.spec)) {
+      const fromSecrets = new Set<string>();
       for (const env of asArray(ref.container.env)) {
+        if (env.valueFrom?.secretKeyRef) fromSecrets.add(env.name);
         const value = knownValue(env, "value");
         if (value === UNKNOWN) {
           // Computed at deploy time (a generated password, a derived URL): a literal all the same.
@@ -48,7 +57,10 @@ export const noSecretLiteralsInEnv: OctoPolicy = {
         }
         if (typeof value !== "string") continue;
         const who = `${w.label}: ${containerLabel(ref)} env ${env.name}`;
-        if (CREDENTIAL_URL.test(value)) {
+        // Only a variable defined above from a Secret expands into the URL (Kubernetes order).
+        const variable = REFERENCED_PASSWORD_URL.exec(value)?.[1];
+        const referenced = variable !== undefined && fromSecrets.has(variable);
+        if (CREDENTIAL_URL.test(value) && !referenced) {
           report(
             `${who} is a literal URL with embedded credentials; read it from a Secret (secretKeyRef)`,
           );
@@ -57,7 +69,9 @@ export const noSecretLiteralsInEnv: OctoPolicy = {
             `${who} looks sensitive but has a literal value; read it from a Secret (secretKeyRef)`,
           );
         } else {
-          const shape = SECRET_VALUES.find(([re]) => re.test(value));
+          const shape = SECRET_VALUES.find(
+            ([re]) => re.test(value) && !(referenced && re === CREDENTIAL_URL),
+          );
           if (shape)
             report(`${who} has a literal value that looks like ${shape[1]}; read it from a Secret`);
         }

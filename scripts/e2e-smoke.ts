@@ -25,7 +25,8 @@ import { armObjectName } from "../components/arms";
 import { ORCHESTRATOR_NAME } from "../components/orchestrator";
 import { REFLEX_NAME } from "../components/reflex-layer";
 import { EDGE_GATEWAY_NAME, gatewayDataPlaneLabels } from "../components/network-flows";
-import { CA_CONFIGMAP, SECRET_KEYS, SECRET_NAMES } from "../components/secrets";
+import { CA_CONFIGMAP, SECRET_KEYS } from "../components/secrets";
+import { credentialRef, postgresOwnerSecret } from "../components/credentials";
 import { loadStackConfig } from "./offline";
 
 /** An object a check touches; the offline test proves it exists in the rendered stack. */
@@ -300,7 +301,7 @@ export function smokePlan(config: PlatformConfig, options: { failover?: boolean 
     timeoutSeconds: 600,
     refs: [
       { kind: "Cluster", namespace: ns.workloads, name: POSTGRES_CLUSTER_NAME },
-      { kind: "Secret", namespace: ns.workloads, name: SECRET_NAMES.postgresOwner },
+      { kind: "Secret", namespace: ns.workloads, name: postgresOwnerSecret(config).name },
     ],
     run: (cluster) => {
       const status = cluster.json<{
@@ -311,9 +312,10 @@ export function smokePlan(config: PlatformConfig, options: { failover?: boolean 
           `Cluster ${POSTGRES_CLUSTER_NAME}: ${status?.readyInstances ?? 0}/${pg.instances} ready, phase "${status?.phase ?? "none"}"`,
         );
       }
+      // The owner's basic-auth Secret, ours or an existingSecret (key "password" either way).
       const password = cluster.secret(
         ns.workloads,
-        SECRET_NAMES.postgresOwner,
+        postgresOwnerSecret(config).name,
         SECRET_KEYS.password,
       );
       // psql runs in the primary's pod (the image has it) and connects through the -rw Service.
@@ -365,10 +367,11 @@ export function smokePlan(config: PlatformConfig, options: { failover?: boolean 
             },
           ]
         : []),
-      { kind: "Secret", namespace: ns.workloads, name: SECRET_NAMES.redis },
+      { kind: "Secret", namespace: ns.workloads, name: credentialRef(config, "redis").name },
     ],
     run: (cluster) => {
-      const password = cluster.secret(ns.workloads, SECRET_NAMES.redis, SECRET_KEYS.password);
+      const { name: secret, key } = credentialRef(config, "redis");
+      const password = cluster.secret(ns.workloads, secret, key);
       const cli = (pod: string, command: string) =>
         redisCli(cluster, ns.workloads, pod, password, command);
       const stamp = `e2e-${Date.now()}`;
@@ -403,10 +406,11 @@ export function smokePlan(config: PlatformConfig, options: { failover?: boolean 
         name: QDRANT_SERVICES.client,
         port: QDRANT_PORTS.http,
       },
-      { kind: "Secret", namespace: ns.workloads, name: SECRET_NAMES.qdrant },
+      { kind: "Secret", namespace: ns.workloads, name: credentialRef(config, "qdrant").name },
     ],
     run: (cluster) => {
-      const apiKey = cluster.secret(ns.workloads, SECRET_NAMES.qdrant, SECRET_KEYS.apiKey);
+      const { name: secret, key } = credentialRef(config, "qdrant");
+      const apiKey = cluster.secret(ns.workloads, secret, key);
       return withPortForward(
         cluster,
         ns.workloads,
@@ -613,7 +617,8 @@ function failoverDrill(config: PlatformConfig): SmokeCheck[] {
       run: (() => {
         let killed: string | undefined;
         return (cluster: Cluster) => {
-          const password = cluster.secret(ns, SECRET_NAMES.redis, SECRET_KEYS.password);
+          const { name: secret, key } = credentialRef(config, "redis");
+          const password = cluster.secret(ns, secret, key);
           const pods = cluster
             .json<PodList>(["get", "pods", "-n", ns, "-l", `app.kubernetes.io/name=${REDIS_NAME}`])
             .items.map((p) => p.metadata.name);

@@ -27,6 +27,7 @@ import { instanceName, selectorLabels, standardLabels } from "../k8s/labels";
 import type { EgressRule } from "../network-flows";
 import { policySpec } from "../network-flows";
 import { hardenedPodTemplate } from "../k8s/pod";
+import { externalCredentialSecrets } from "../credentials";
 import { resolvePodOptions } from "../k8s/pod-options";
 import { retentionDays } from "./schedule";
 
@@ -159,7 +160,11 @@ export function backupJob(name: string, args: BackupJobArgs, parent: pulumi.Reso
     annotations: args.podAnnotations,
     serviceAccountName: args.serviceAccountName,
     restartPolicy: "Never",
-    options: resolvePodOptions(config.podDefaults, config.backups.pod),
+    options: resolvePodOptions(
+      config.podDefaults,
+      config.backups.pod,
+      externalCredentialSecrets(config),
+    ),
     containers: [
       {
         name: "backup",

@@ -35,6 +35,7 @@ import { externalBackupSecrets } from "./credentials";
 import { standardLabels } from "../k8s/labels";
 import { secretEnv } from "../k8s/pod";
 import { resolvePodOptions } from "../k8s/pod-options";
+import { credentialRef, postgresOwnerSecret, refEnv } from "../credentials";
 import { DATA_STORE_PORTS, dataStorePodLabels, tcp } from "../network-flows";
 import { SECRET_NAMES } from "../secrets";
 import type { BackupJob } from "./cron-job";
@@ -60,7 +61,8 @@ export function cnpgExternalSecrets(config: PlatformConfig): string[] {
     store && usesPostgresObjectStore(config) && externalBackupSecrets(config)
       ? [store.credentialsSecret]
       : [];
-  return [...keys, ...pullSecrets];
+  const owner = postgresOwnerSecret(config);
+  return [...keys, ...pullSecrets, ...(owner.external ? [owner.name] : [])];
 }
 
 /** Annotations the Cluster carries for the policy pack (declared external Secrets). */
@@ -153,7 +155,7 @@ export function postgresBackup(
         db("PGPORT", "port"),
         db("PGDATABASE", "database"),
         db("PGUSER", "username"),
-        db("PGPASSWORD", "password"),
+        refEnv("PGPASSWORD", credentialRef(config, "database")),
         { name: "PGSSLMODE", value: config.dataStores.postgres.requireTls ? "require" : "prefer" },
         { name: "PGCONNECT_TIMEOUT", value: "30" },
       ],

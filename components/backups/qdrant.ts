@@ -20,9 +20,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
-import { secretEnv } from "../k8s/pod";
 import { dataStorePodLabels, tcp } from "../network-flows";
-import { SECRET_KEYS, SECRET_NAMES } from "../secrets";
+import { credentialRef, refEnv } from "../credentials";
 import type { BackupJob } from "./cron-job";
 import { backupJob, BACKUP_MOUNT, scriptPrologue } from "./cron-job";
 
@@ -116,7 +115,7 @@ export function qdrantBackup(
         { name: "QDRANT_MODE", value: config.dataStores.qdrant.clusterMode ? "cluster" : "single" },
         { name: "QDRANT_PEERS", value: qdrantPeers(config).join(" ") },
         { name: "QDRANT_PORT", value: String(QDRANT_HTTP_PORT) },
-        secretEnv("QDRANT_API_KEY", SECRET_NAMES.qdrant, SECRET_KEYS.apiKey),
+        refEnv("QDRANT_API_KEY", credentialRef(config, "qdrant")),
       ],
       egress: [
         {

@@ -8,15 +8,15 @@
  * on the pod's volume. The file is checked (RDB magic), gzipped into the backup PVC, and copies
  * older than the retention are pruned afterwards.
  *
- * The password reaches redis-cli through REDISCLI_AUTH from the `redis-credentials` Secret
- * (secretKeyRef): never on a command line, never in the script. Sentinel shares the password.
+ * The password reaches redis-cli through REDISCLI_AUTH from the `redis-credentials` Secret, or
+ * the active slot's key of dataStores.redis.existingSecret (secretKeyRef): never on a command
+ * line, never in the script. Sentinel shares the password.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
 import { REDIS_MASTER_NAME } from "../k8s/http-service";
-import { secretEnv } from "../k8s/pod";
 import { dataStorePodLabels, tcp } from "../network-flows";
-import { SECRET_KEYS, SECRET_NAMES } from "../secrets";
+import { credentialRef, refEnv } from "../credentials";
 import type { BackupJob } from "./cron-job";
 import { backupJob, BACKUP_MOUNT, scriptPrologue } from "./cron-job";
 
@@ -83,7 +83,7 @@ export function redisBackup(
           ? { name: "REDIS_SENTINEL_HOST", value: "redis-sentinel" }
           : { name: "REDIS_HOST", value: "redis" },
         { name: "REDIS_MASTER_NAME", value: REDIS_MASTER_NAME },
-        secretEnv("REDISCLI_AUTH", SECRET_NAMES.redis, SECRET_KEYS.password),
+        refEnv("REDISCLI_AUTH", credentialRef(config, "redis")),
       ],
       egress: [
         {

@@ -10,7 +10,7 @@ import type { NamespaceRole } from "../foundation";
 import type { Identity, Labels } from "../k8s/labels";
 import { instanceName, selectorLabels, standardLabels } from "../k8s/labels";
 import type { DataStore } from "../network-flows";
-import { armPodLabels, orchestratorPodLabels } from "../network-flows";
+import { POOLER_POD_LABELS, armPodLabels, orchestratorPodLabels } from "../network-flows";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Probe = k8s.types.input.core.v1.Probe;
@@ -131,6 +131,15 @@ export function backupPodLabels(config: PlatformConfig, store: DataStore): Label
  * policy: it runs on the host network, see network-flows.ts.)
  */
 export function clientPeers(config: PlatformConfig, store: DataStore): Peer[] {
+  if (store === "postgres" && config.dataStores.postgres.pooler.enabled) {
+    // The apps go through PgBouncer; the pg_dump job still connects directly.
+    return [
+      { podSelector: { matchLabels: POOLER_POD_LABELS } },
+      ...(hasBackupJob(config, store)
+        ? [{ podSelector: { matchLabels: backupPodLabels(config, store) } }]
+        : []),
+    ];
+  }
   return [
     { podSelector: { matchLabels: orchestratorPodLabels(config) } },
     ...config.arms

@@ -30,9 +30,9 @@ import { imageRef } from "../k8s/image";
 import { standardLabels } from "../k8s/labels";
 import type { ResolvedPodOptions } from "../k8s/pod-options";
 import { resolvePodOptions } from "../k8s/pod-options";
+import { postgresOwnerSecret } from "../credentials";
 import type { Labels } from "../k8s/labels";
 import { llmEgress, policySpec, prometheusIngress, tcp } from "../network-flows";
-import { SECRET_NAMES } from "../secrets";
 import { cnpgClusterAnnotations } from "../backups/postgres";
 import {
   backupCredentialsSecret,
@@ -46,6 +46,7 @@ import { usesPostgresObjectStore } from "../config";
 import type { DataStoreArgs } from "./common";
 import { clientPeers, dataOptions, requireSpread, storeIdentity } from "./common";
 import { withPassthrough } from "../chart-values";
+import { poolerEnabled, postgresPooler } from "./pooler";
 
 export const POSTGRES_CLUSTER_NAME = "postgres";
 export const CNPG_CHART = "cloudnative-pg";
@@ -102,7 +103,7 @@ export function postgresBootstrap(config: PlatformConfig): Record<string, unknow
   const owner = {
     database: pg.database,
     owner: pg.owner,
-    secret: { name: SECRET_NAMES.postgresOwner },
+    secret: { name: postgresOwnerSecret(config).name },
   };
   const restore = pg.restoreFrom;
   if (!restore) {
@@ -270,6 +271,8 @@ export class Postgres extends pulumi.ComponentResource {
   public readonly serviceNames: typeof POSTGRES_SERVICES;
   /** labels of the instance pods (set by the operator) */
   public readonly podLabels: Labels;
+  /** the PgBouncer Pooler when dataStores.postgres.pooler.enabled */
+  public readonly pooler: k8s.apiextensions.CustomResource | undefined;
 
   constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("octollm:data:Postgres", name, {}, opts);
@@ -355,6 +358,15 @@ export class Postgres extends pulumi.ComponentResource {
       },
     );
 
+    // Optional PgBouncer in front of the primary (pooler.ts).
+    this.pooler = poolerEnabled(config)
+      ? postgresPooler(
+          name,
+          { config, namespace, cluster: this.cluster, clusterName: POSTGRES_CLUSTER_NAME },
+          this,
+        )
+      : undefined;
+
     // Instances: clients on 5432; each other on 5432 (streaming) and 8000 (instance manager);
     // the operator on 8000 (status) and 5432; Prometheus on 9187. Out: each other, the API server
     // (the instance manager watches its Cluster), and the object store when archiving.
@@ -368,23 +380,36 @@ export class Postgres extends pulumi.ComponentResource {
       `${name}-netpol`,
       {
         metadata: { name: POSTGRES_CLUSTER_NAME, namespace, labels },
-        spec: policySpec(
-          POSTGRES_POD_LABELS,
-          [
-            { from: clientPeers(config, "postgres"), ports: tcp(CNPG_PORTS.postgres) },
-            { from: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
-            { from: [operatorPeer], ports: tcp(CNPG_PORTS.status, CNPG_PORTS.postgres) },
-            ...prometheusIngress(config, CNPG_PORTS.metrics),
-          ],
-          [
-            { to: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
-            {
-              to: config.network.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })),
-              ports: tcp(...config.network.apiServerPorts),
-            },
-            ...(archive ? [llmEgress(config), ...identityEgress(config)] : []),
-          ],
-        ),
+        spec: {
+          ...policySpec(
+            POSTGRES_POD_LABELS,
+            [
+              { from: clientPeers(config, "postgres"), ports: tcp(CNPG_PORTS.postgres) },
+              { from: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
+              { from: [operatorPeer], ports: tcp(CNPG_PORTS.status, CNPG_PORTS.postgres) },
+              ...prometheusIngress(config, CNPG_PORTS.metrics),
+            ],
+            [
+              { to: [instances], ports: tcp(CNPG_PORTS.postgres, CNPG_PORTS.status) },
+              {
+                to: config.network.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+                ports: tcp(...config.network.apiServerPorts),
+              },
+              ...(archive ? [llmEgress(config), ...identityEgress(config)] : []),
+            ],
+          ),
+          // The pooler's pods carry cnpg.io/cluster too; they have their own policy.
+          ...(this.pooler
+            ? {
+                podSelector: {
+                  matchLabels: POSTGRES_POD_LABELS,
+                  matchExpressions: [
+                    { key: "cnpg.io/podRole", operator: "NotIn", values: ["pooler"] },
+                  ],
+                },
+              }
+            : {}),
+        },
       },
       { parent: this },
     );

@@ -23,10 +23,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config";
 import type { Labels } from "../k8s/labels";
 import { selectorLabels, standardLabels } from "../k8s/labels";
-import { hardenedPodTemplate, secretEnv, spreadAcrossNodes } from "../k8s/pod";
+import { hardenedPodTemplate, spreadAcrossNodes } from "../k8s/pod";
 import { resolvePodOptions } from "../k8s/pod-options";
+import { credentialRef, refEnv, externalCredentialSecrets } from "../credentials";
 import { dataStorePodLabels, policySpec, prometheusIngress, tcp } from "../network-flows";
-import { SECRET_KEYS, SECRET_NAMES } from "../secrets";
 import type { DataStoreArgs } from "./common";
 import {
   clientPeers,
@@ -122,7 +122,7 @@ export class Qdrant extends pulumi.ComponentResource {
       labels,
       serviceAccountName: serviceAccount.metadata.name,
       affinity: spreadAcrossNodes(selector, requireSpread(config)),
-      options: resolvePodOptions(config.podDefaults, q.pod),
+      options: resolvePodOptions(config.podDefaults, q.pod, externalCredentialSecrets(config)),
       // Qdrant flushes its WAL and segments on SIGTERM.
       terminationGracePeriodSeconds: 60,
       containers: [
@@ -141,7 +141,7 @@ export class Qdrant extends pulumi.ComponentResource {
           env: [
             { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
             ...Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
-            secretEnv("QDRANT__SERVICE__API_KEY", SECRET_NAMES.qdrant, SECRET_KEYS.apiKey),
+            refEnv("QDRANT__SERVICE__API_KEY", credentialRef(config, "qdrant")),
           ],
           writablePaths: ["/qdrant/init"],
           // One volume, two directories Qdrant creates itself (a kubelet-made subPath would be

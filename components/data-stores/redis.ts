@@ -45,6 +45,7 @@ import type { Labels } from "../k8s/labels";
 import { selectorLabels, standardLabels } from "../k8s/labels";
 import { hardenedPodTemplate, secretEnv } from "../k8s/pod";
 import { resolvePodOptions } from "../k8s/pod-options";
+import { credentialRef, externalCredentialSecrets, redisAcceptRef, refEnv } from "../credentials";
 import {
   dataStorePodLabels,
   policySpec,
@@ -361,8 +362,8 @@ export class Redis extends pulumi.ComponentResource {
     );
 
     const passwordEnv = [
-      secretEnv("REDIS_PASSWORD", SECRET_NAMES.redis, SECRET_KEYS.password),
-      secretEnv("REDISCLI_AUTH", SECRET_NAMES.redis, SECRET_KEYS.password),
+      refEnv("REDIS_PASSWORD", credentialRef(config, "redis")),
+      refEnv("REDISCLI_AUTH", credentialRef(config, "redis")),
     ];
     const podName = { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } };
     const mounts = {
@@ -382,7 +383,11 @@ export class Redis extends pulumi.ComponentResource {
       serviceAccountName: serviceAccount.metadata.name,
       // The builder's UID 10001 (the image's redis user, 999, is below 1000); fsGroup owns /data.
       affinity: spreadAcrossNodes(selector, requireSpread(config)),
-      options: resolvePodOptions(config.podDefaults, config.dataStores.redis.pod),
+      options: resolvePodOptions(
+        config.podDefaults,
+        config.dataStores.redis.pod,
+        externalCredentialSecrets(config),
+      ),
       // Covers the preStop hooks (failover wait) and redis-server's own shutdown after them.
       terminationGracePeriodSeconds: sentinel ? REDIS_TERMINATION_GRACE_SECONDS : 30,
       volumes: [
@@ -399,11 +404,7 @@ export class Redis extends pulumi.ComponentResource {
           env: [
             podName,
             ...passwordEnv,
-            secretEnv(
-              "REDIS_ACCEPT_PASSWORD",
-              SECRET_NAMES.redisServer,
-              SECRET_KEYS.acceptPassword,
-            ),
+            refEnv("REDIS_ACCEPT_PASSWORD", redisAcceptRef(config)),
             ...(r.disableDangerousCommands
               ? [
                   secretEnv(
@@ -483,7 +484,7 @@ export class Redis extends pulumi.ComponentResource {
           ports: [{ name: "metrics", containerPort: REDIS_PORTS.metrics }],
           env: [
             { name: "REDIS_ADDR", value: `redis://127.0.0.1:${REDIS_PORTS.redis}` },
-            secretEnv("REDIS_PASSWORD", SECRET_NAMES.redis, SECRET_KEYS.password),
+            refEnv("REDIS_PASSWORD", credentialRef(config, "redis")),
             // CONFIG is renamed away when dangerous commands are off; maxmemory comes from INFO.
             ...(r.disableDangerousCommands
               ? [{ name: "REDIS_EXPORTER_CONFIG_COMMAND", value: "-" }]

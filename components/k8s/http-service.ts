@@ -27,7 +27,8 @@ import type {
   ProbesConfig,
   Resources,
 } from "../config";
-import { SECRET_KEYS, SECRET_NAMES, llmKey, serviceHost } from "../secrets";
+import { SECRET_KEYS, SECRET_NAMES, databaseUrl, llmKey, redisUrl, serviceHost } from "../secrets";
+import { credentialRef, llmKeyRef, refEnv, urlEnv } from "../credentials";
 import type { Identity, Labels } from "./labels";
 import { selectorLabels, standardLabels } from "./labels";
 import { hardenedPodTemplate, httpProbe, secretEnv } from "./pod";
@@ -131,12 +132,22 @@ export function httpService(
   if (names.size !== args.ports.length) {
     throw new HttpServiceError(`${identity.name}: port names must be unique`);
   }
+  const fromSecrets = new Set<string>();
   for (const e of args.secretEnv) {
-    if (e.value !== undefined || !(e.valueFrom as { secretKeyRef?: unknown })?.secretKeyRef) {
+    // A composed value (a URL around `$(PASSWORD)`) may only expand variables read from Secrets
+    // above it; anything else literal is refused.
+    const refs =
+      typeof e.value === "string" ? [...e.value.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)] : [];
+    const composed = refs.length > 0 && refs.every((m) => fromSecrets.has(m[1]));
+    if (
+      !composed &&
+      (e.value !== undefined || !(e.valueFrom as { secretKeyRef?: unknown })?.secretKeyRef)
+    ) {
       throw new HttpServiceError(
         `${identity.name}: secret env ${JSON.stringify(e.name)} must come from a secretKeyRef`,
       );
     }
+    if (!composed) fromSecrets.add(e.name as string);
   }
 
   const child = { parent };
@@ -306,17 +317,32 @@ export function qdrantUrl(config: PlatformConfig): string {
 }
 
 export const secretEnvs = {
-  database: (): EnvVar[] => [secretEnv("DATABASE_URL", SECRET_NAMES.database, SECRET_KEYS.url)],
-  redis: (): EnvVar[] => [
-    secretEnv("REDIS_URL", SECRET_NAMES.redis, SECRET_KEYS.url),
-    secretEnv("REDIS_PASSWORD", SECRET_NAMES.redis, SECRET_KEYS.password),
+  database: (config: PlatformConfig): EnvVar[] =>
+    urlEnv(
+      "DATABASE_URL",
+      { secret: SECRET_NAMES.database, key: SECRET_KEYS.url },
+      { env: "DATABASE_PASSWORD", ref: credentialRef(config, "database") },
+      (password) => databaseUrl(config, password),
+    ),
+  redis: (config: PlatformConfig): EnvVar[] => {
+    const ref = credentialRef(config, "redis");
+    return ref.external
+      ? [
+          refEnv("REDIS_PASSWORD", ref),
+          { name: "REDIS_URL", value: redisUrl(config, "$(REDIS_PASSWORD)") },
+        ]
+      : [
+          secretEnv("REDIS_URL", SECRET_NAMES.redis, SECRET_KEYS.url),
+          secretEnv("REDIS_PASSWORD", SECRET_NAMES.redis, SECRET_KEYS.password),
+        ];
+  },
+  qdrant: (config: PlatformConfig): EnvVar[] => [
+    refEnv("QDRANT_API_KEY", credentialRef(config, "qdrant")),
   ],
-  qdrant: (): EnvVar[] => [secretEnv("QDRANT_API_KEY", SECRET_NAMES.qdrant, SECRET_KEYS.apiKey)],
   jwt: (): EnvVar[] => [secretEnv("JWT_SECRET", SECRET_NAMES.jwt, SECRET_KEYS.jwt)],
   /** One optional key per provider: a provider without a configured key leaves its var unset. */
   llm: (config: PlatformConfig): EnvVar[] =>
     config.llm.providers.map((provider) => {
-      const { env, key } = llmKey(provider);
-      return secretEnv(env, SECRET_NAMES.llm, key, true);
+      return refEnv(llmKey(provider).env, llmKeyRef(config, provider), true);
     }),
 };

@@ -412,6 +412,8 @@ export interface ResolvedPodOptions {
   labels: Record<string, string>;
   volumes: ExtraVolume[];
   volumeMounts: ExtraVolumeMount[];
+  /** Secrets made outside the stack (existingSecret): declared external where a pod reads them */
+  externalSecrets: string[];
 }
 
 /**
@@ -423,6 +425,7 @@ export interface ResolvedPodOptions {
 export function resolvePodOptions(
   defaults: PodOptionsConfig | undefined,
   workload: AppPodOptionsConfig | PodOptionsConfig | undefined,
+  externalSecrets: string[] = [],
 ): ResolvedPodOptions {
   const d = defaults ?? {};
   const w: AppPodOptionsConfig = workload ?? {};
@@ -437,5 +440,6 @@ export function resolvePodOptions(
     labels: { ...d.podLabels, ...w.podLabels },
     volumes: (w.extraVolumes ?? []).map((v) => ({ ...v })),
     volumeMounts: (w.extraVolumeMounts ?? []).map((m) => ({ ...m })),
+    externalSecrets: [...externalSecrets],
   };
 }

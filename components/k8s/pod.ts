@@ -33,6 +33,21 @@ type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 type Probe = k8s.types.input.core.v1.Probe;
 
+/**
+ * The container hardening every pod gets (also stated in templates an operator completes, such
+ * as the CloudNativePG Pooler's).
+ */
+export function restrictedContainerSecurityContext() {
+  return {
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
 /** Default identity of every container; images built for the platform run as this user. */
 export const DEFAULT_UID = 10001;
 
@@ -140,13 +155,8 @@ function buildContainer(
       limits: { cpu: c.resources.limits.cpu, memory: c.resources.limits.memory },
     },
     securityContext: {
-      runAsNonRoot: true,
+      ...restrictedContainerSecurityContext(),
       ...(c.runAsUser !== undefined ? { runAsUser: c.runAsUser, runAsGroup: c.runAsUser } : {}),
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
     },
     volumeMounts: [
       ...scratch.map((path) => ({ name: volumeNameFor(path), mountPath: path })),
@@ -181,7 +191,7 @@ export function hardenedPodTemplate(args: PodArgs): k8s.types.input.core.v1.PodT
   };
   if (args.exemption) annotations[EXEMPTION_ANNOTATION] = exemptionAnnotation(args.exemption);
   if (args.apiAccess) annotations["octollm.io/api-access"] = args.apiAccess.reason;
-  declareExternal(annotations, options);
+  declareExternal(annotations, options, [...built.map((b) => b.container)]);
   const exempt = args.exemption?.allows;
   for (const key of Object.keys(options?.labels ?? {})) {
     if (key in args.labels)
@@ -280,6 +290,7 @@ function checkExtraVolumes(
 function declareExternal(
   annotations: Record<string, string>,
   options: ResolvedPodOptions | undefined,
+  containers: Container[],
 ): void {
   if (!options) return;
   const add = (key: string, names: string[]) => {
@@ -287,7 +298,19 @@ function declareExternal(
     const current = (annotations[key] ?? "").split(",").filter(Boolean);
     annotations[key] = [...new Set([...current, ...names])].join(",");
   };
-  const secrets = [...options.imagePullSecrets];
+  // existingSecret credentials: only those this pod's containers really read.
+  const read = new Set(
+    containers.flatMap((c) =>
+      ((c.env ?? []) as EnvVar[]).map(
+        (e) =>
+          (e.valueFrom as { secretKeyRef?: { name?: string } } | undefined)?.secretKeyRef?.name,
+      ),
+    ),
+  );
+  const secrets = [
+    ...options.imagePullSecrets,
+    ...options.externalSecrets.filter((name) => read.has(name)),
+  ];
   const configMaps: string[] = [];
   for (const v of options.volumes) {
     const secret = v.secret as { secretName?: string } | undefined;

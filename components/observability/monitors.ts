@@ -19,7 +19,7 @@ import type { PlatformConfig } from "../config";
 import { armObjectName } from "../arms";
 import type { Labels } from "../k8s/labels";
 import { instanceName, selectorLabels, standardLabels } from "../k8s/labels";
-import { SECRET_KEYS, SECRET_NAMES } from "../secrets";
+import { credentialRef } from "../credentials";
 import { JOBS } from "./alerts";
 
 export const MONITORING_API = "monitoring.coreos.com/v1";
@@ -149,6 +149,17 @@ export function monitorSpecs(config: PlatformConfig): MonitorSpec[] {
       // Not `postgres`: that is the name CloudNativePG gives its own (deprecated) PodMonitor.
       POSTGRES_POD_MONITOR,
     ),
+    // PgBouncer (the optional Pooler): its exporter, port `metrics` 9127.
+    ...(config.dataStores.postgres.pooler.enabled
+      ? [
+          podMonitor(
+            config,
+            "pgbouncer",
+            { "cnpg.io/poolerName": "postgres-pooler-rw" },
+            { port: "metrics" },
+          ),
+        ]
+      : []),
     // Redis: the redis_exporter sidecar, port `metrics` 9121.
     podMonitor(
       config,
@@ -165,7 +176,7 @@ export function monitorSpecs(config: PlatformConfig): MonitorSpec[] {
         port: "http",
         authorization: {
           type: "Bearer",
-          credentials: { name: SECRET_NAMES.qdrant, key: SECRET_KEYS.apiKey },
+          credentials: (({ name, key }) => ({ name, key }))(credentialRef(config, "qdrant")),
         },
       },
     ),

@@ -18,6 +18,7 @@ import { checksumOf } from "../k8s/http-service";
 import { instanceName, selectorLabels, standardLabels } from "../k8s/labels";
 import type { Identity, Labels } from "../k8s/labels";
 import { hardenedPodTemplate } from "../k8s/pod";
+import { externalCredentialSecrets } from "../credentials";
 import { resolvePodOptions } from "../k8s/pod-options";
 import { prometheusPeer, tcp } from "../network-flows";
 import { serviceHost } from "../secrets";
@@ -206,7 +207,7 @@ export function createTracing(
           labels: cLabels,
           annotations: { "octollm.io/config-checksum": checksumOf({ "config.yaml": configYaml }) },
           serviceAccountName: sa.metadata.name,
-          options: resolvePodOptions(config.podDefaults, t.pod),
+          options: resolvePodOptions(config.podDefaults, t.pod, externalCredentialSecrets(config)),
           containers: [
             {
               name: "otel-collector",
@@ -332,7 +333,11 @@ export function createTracing(
           template: hardenedPodTemplate({
             labels: jLabels,
             serviceAccountName: jsa.metadata.name,
-            options: resolvePodOptions(config.podDefaults, t.pod),
+            options: resolvePodOptions(
+              config.podDefaults,
+              t.pod,
+              externalCredentialSecrets(config),
+            ),
             containers: [
               {
                 name: "jaeger",

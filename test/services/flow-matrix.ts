@@ -291,6 +291,29 @@ export function workloadEndpoints(objects: KubernetesObject[]): Endpoint[] {
         ],
       });
     }
+    if (o.kind === "Pooler" && o.apiVersion.startsWith("postgresql.cnpg.io/")) {
+      const spec = (o as unknown as { spec: { cluster: { name: string } } }).spec;
+      out.push({
+        id: `Pooler/${o.metadata.name ?? ""}`,
+        namespace: ns,
+        namespaceLabels: nsLabels.get(ns) ?? { "kubernetes.io/metadata.name": ns },
+        // What the operator puts on the pooler's pods (CNPG pkg/specs/pgbouncer).
+        labels: {
+          ...((o as unknown as { spec: { template?: { metadata?: { labels?: Labels } } } }).spec
+            .template?.metadata?.labels ?? {}),
+          "cnpg.io/poolerName": o.metadata.name ?? "",
+          "cnpg.io/cluster": spec.cluster.name,
+          "cnpg.io/podRole": "pooler",
+        },
+        ip: ADDRESSES.pod(n++),
+        hostNetwork: false,
+        external: false,
+        ports: [
+          { name: "pgbouncer", port: 5432, protocol: "TCP" },
+          { name: "metrics", port: 9127, protocol: "TCP" },
+        ],
+      });
+    }
   }
   return out;
 }

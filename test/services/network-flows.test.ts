@@ -18,6 +18,7 @@
 import { describe, expect, it } from "vitest";
 import type { PlatformConfig } from "../../components/config";
 import { instanceName } from "../../components/k8s/labels";
+import { ipInCidr } from "../../components/network-flows";
 import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT } from "../../components/ingress";
 import { ENVOY_PROXY_LABELS, gatewayDataPlaneLabels } from "../../components/network-flows";
 import { edgeTlsRoles } from "../../components/secrets";
@@ -431,6 +432,38 @@ describe("a sixth arm from config only", () => {
     if (w.redis) expect(allowed(w.policies, summarizer, w.redis, tcpPort(6379))).toBe(false);
     const destinations = serviceDestinations(w);
     expect(matrix(w.policies, serviceSources(w), destinations)).toEqual(expectedServiceFlows(w));
+  });
+});
+
+describe.each(STACKS)("with the PgBouncer pooler on %s", (stack) => {
+  const POOLED = { "octollm:dataStores": { postgres: { pooler: { enabled: true } } } };
+
+  it("apps reach Postgres only through the pooler, the pooler reaches the instances, nothing else", async () => {
+    const w = await world(stack, POOLED);
+    const objects = await objectsOf(stack, POOLED);
+    const pooler = workloadEndpoints(objects).find((e) => e.id === "Pooler/postgres-pooler-rw");
+    expect(pooler, "Pooler rendered").toBeDefined();
+    const pool = { ...pooler!, id: "pooler" };
+    const stores = [pool, w.postgres!, w.redis!, w.qdrant!];
+    const sources = [...serviceSources(w), pool];
+    // The data-store flows of the plain stack, with Postgres replaced by the pooler for the
+    // apps, plus the pooler's own way to the instances.
+    const expected = expectedDataStoreFlows(w)
+      .map((f) => f.replace(/→ postgres:5432/, "→ pooler:5432"))
+      .concat([`pooler → postgres:5432/TCP`])
+      .sort();
+    expect(matrix(w.policies, sources, stores)).toEqual(expected);
+    // The pooler goes nowhere else but the API server (its instance manager watches the Pooler):
+    // no other service, no internet; the test's private host lies in apiServerCidrs.
+    const apiServer = w.config.network.apiServerCidrs.some((c) =>
+      ipInCidr(ADDRESSES.privateHost, c),
+    );
+    expect(
+      matrix(w.policies, [pool], serviceDestinations(w)).filter((f) => !f.includes("kube-dns")),
+    ).toEqual(apiServer ? ["pooler → private-host:443/TCP"] : []);
+    if (w.config.observability.enabled)
+      expect(allowed(w.policies, w.prometheus, pool, tcpPort(9127))).toBe(true);
+    expect(allowed(w.policies, w.prometheus, pool, tcpPort(5432))).toBe(false);
   });
 });
 
