@@ -16,6 +16,7 @@ import { referencePolicies } from "./references";
 import { duplicatePolicies } from "./duplicates";
 import { operatorPolicies } from "./operators";
 import { apiVersionPolicies } from "./api-versions";
+import { rbacPolicies } from "./rbac";
 
 export const PACK_NAME = "octollm-platform";
 
@@ -36,4 +37,5 @@ export const policies: OctoPolicy[] = [
   ...duplicatePolicies,
   ...operatorPolicies,
   ...apiVersionPolicies,
+  ...rbacPolicies,
 ];

@@ -114,6 +114,8 @@ describe("policies", () => {
         "one-hpa-per-target",
         "api-version-removed",
         "api-version-deprecated",
+        "rbac-cluster-admin",
+        "rbac-least-privilege",
       ].sort(),
     );
   });
