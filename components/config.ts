@@ -312,7 +312,7 @@ const kubernetes = z.strictObject({
       "the Kubernetes minor version the cluster runs (`kubectl version`: Server Version): objects whose apiVersion it no longer serves fail the api-version-removed policy, deprecated ones get an advisory. The policy pack reads the same value from policies/config/<stack>.json (api-version-removed.kubernetesVersion, api-version-deprecated.kubernetesVersion); the render and the tests fail when they differ",
     ),
   nodeCount: positiveInt.describe(
-    "schedulable nodes: the reflex DaemonSet runs one pod on each, and the cluster-fit check places every pod at peak on this many nodes. The policy pack reads the same value from policies/config/<stack>.json (quota-capacity-at-peak.nodeCount, cluster-fit-at-peak.nodeCount); the render and the tests fail when they differ",
+    "schedulable nodes: the reflex DaemonSet runs one pod on each, and the cluster-fit check places every pod at peak on this many nodes. The policy pack reads the same value from policies/config/<stack>.json (quota-capacity-at-peak.nodeCount, quota-headroom-at-peak.nodeCount, cluster-fit-at-peak.nodeCount); the render and the tests fail when they differ",
   ),
   node: z
     .strictObject({

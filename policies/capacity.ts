@@ -6,7 +6,15 @@
 import { subtract } from "../components/k8s/quantity";
 import type { OctoPolicy } from "./lib/policy";
 import type { CapacityRow } from "./lib/capacity";
-import { QUOTA_KEYS, computeCapacity, formatQuota } from "./lib/capacity";
+import type { QuotaKey } from "./lib/capacity";
+import {
+  QUOTA_KEYS,
+  QUOTA_WARN_PERCENT,
+  computeCapacity,
+  formatQuota,
+  keysAbove,
+  quotaConfigKey,
+} from "./lib/capacity";
 import type { StackResource } from "./lib/stack";
 import { indexStack } from "./lib/stack";
 import type { ClusterFit, NodeShape } from "./lib/placement";
@@ -27,7 +35,16 @@ export function capacityRows(
   return computeCapacity(indexStack(resources), nodeCount);
 }
 
-/** "requests.cpu 55 exceeds the quota 32 by 23 (largest: …)" for each key that does not fit. */
+/** A formatted figure with its unit where the figure does not carry one (cores). */
+function withUnit(key: QuotaKey, text: string): string {
+  return key.endsWith("cpu") ? `${text} cores` : text;
+}
+
+/**
+ * "requests.cpu at peak 55 cores exceeds the quota 32 cores by 23 cores: raise
+ * octollm:quotas.workloads.quota.requests.cpu to at least 55, or lower the largest: …" for each
+ * key that does not fit.
+ */
 export function shortfalls(row: CapacityRow): string[] {
   const out: string[] = [];
   for (const key of QUOTA_KEYS) {
@@ -40,9 +57,9 @@ export function shortfalls(row: CapacityRow): string[] {
       .map((c) => ({ c, v: c.peak[key] as string }))
       .sort((a, b) => cellValue(b.v) - cellValue(a.v))
       .slice(0, 3)
-      .map(({ c, v }) => `${c.resource} ${v} at ${c.peakReplicas} replica(s)`);
+      .map(({ c, v }) => `${c.resource} ${withUnit(key, v)} at ${c.peakReplicas} replica(s)`);
     out.push(
-      `${key} ${cell.peak} exceeds the quota ${cell.hard} by ${formatQuota(key, over)} (largest: ${top.join("; ")})`,
+      `${key} at peak ${withUnit(key, cell.peak)} exceeds the quota ${withUnit(key, cell.hard ?? "?")} by ${withUnit(key, formatQuota(key, over))}: raise ${quotaConfigKey(row, key)} to at least ${cell.peak}, or lower the largest: ${top.join("; ")}`,
     );
   }
   return out;
@@ -89,6 +106,59 @@ export const quotaCapacityAtPeak: OctoPolicy = {
         `namespace ${row.namespace}: at peak (HPA maxima, DaemonSets × ${nodeCount} node(s)) the workloads do not fit ResourceQuota ${row.quotas.join(", ")}: ${shortfalls(row).join("; ")}`,
         quota?.urn,
       );
+    }
+  },
+};
+
+export const QUOTA_HEADROOM = "quota-headroom-at-peak";
+
+export interface QuotaHeadroomConfig {
+  nodeCount?: number;
+  warnAbovePercent?: number;
+}
+
+/**
+ * Advisory: a quota that holds the peak with less than 10% to spare. At that margin one more
+ * replica, a resized request or a rolling update's surge pod (admitted against the same quota)
+ * may be refused; the warning names the key to raise before that happens.
+ */
+export const quotaHeadroomAtPeak: OctoPolicy = {
+  name: QUOTA_HEADROOM,
+  description:
+    "Warns (advisory) where a namespace's workloads at peak use more than warnAbovePercent of a ResourceQuota key, naming the config key that sets it.",
+  enforcementLevel: "advisory",
+  configSchema: {
+    properties: {
+      nodeCount: {
+        type: "integer",
+        minimum: 1,
+        default: 1,
+        description: "= octollm:kubernetes.nodeCount (DaemonSet pods at peak)",
+      },
+      warnAbovePercent: {
+        type: "number",
+        minimum: 1,
+        maximum: 100,
+        default: QUOTA_WARN_PERCENT,
+        description: "warn above this share of a quota key at peak",
+      },
+    },
+  },
+  validateStack: (args, reportViolation) => {
+    const cfg = args.getConfig<QuotaHeadroomConfig>();
+    const nodeCount = cfg.nodeCount ?? 1;
+    const percent = cfg.warnAbovePercent ?? QUOTA_WARN_PERCENT;
+    const index = indexStack(args.resources);
+    for (const row of capacityRows(args.resources, nodeCount)) {
+      const quota = index.inNamespace("kubernetes:core/v1:ResourceQuota", row.namespace)[0];
+      for (const key of keysAbove(row, percent)) {
+        const cell = row.cells[key];
+        const used = Math.round((cell.peakValue / (cell.hardValue ?? 1)) * 1000) / 10;
+        reportViolation(
+          `namespace ${row.namespace}: ${key} at peak ${withUnit(key, cell.peak)} is ${used}% of the quota ${withUnit(key, cell.hard ?? "?")} (above ${percent}%; headroom ${withUnit(key, cell.headroom ?? "?")}): one more replica or a rolling update's surge pod may not fit; raise ${quotaConfigKey(row, key)}`,
+          quota?.urn,
+        );
+      }
     }
   },
 };
@@ -196,11 +266,15 @@ export const clusterFitAtPeak: OctoPolicy = {
     const fix =
       needed === undefined
         ? `no node count up to ${fit.searchedUpTo} holds it: raise the node shape (octollm:kubernetes.node.cpu / .memory / .pods, with cluster-fit-at-peak.nodeCpu / nodeMemory / nodePods in the policy config) or lower the pod's requests`
-        : `peak needs ${needed} node(s): raise octollm:kubernetes.nodeCount to ≥ ${needed} (and nodeCount in the policy config's quota-capacity-at-peak and cluster-fit-at-peak)`;
+        : `peak needs ${needed} node(s): raise octollm:kubernetes.nodeCount to ≥ ${needed} (and nodeCount in the policy config's quota-capacity-at-peak, quota-headroom-at-peak and cluster-fit-at-peak)`;
     reportViolation(
       `at peak the stack's pods do not fit on ${n} node(s) (octollm:kubernetes.nodeCount = ${n}): first pod that does not fit: ${fit.peak.failure?.pod ?? "?"}: ${fit.peak.failure?.reason ?? "?"}; ${fix}`,
     );
   },
 };
 
-export const capacityPolicies: OctoPolicy[] = [quotaCapacityAtPeak, clusterFitAtPeak];
+export const capacityPolicies: OctoPolicy[] = [
+  quotaCapacityAtPeak,
+  quotaHeadroomAtPeak,
+  clusterFitAtPeak,
+];

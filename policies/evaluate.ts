@@ -26,11 +26,18 @@ import type { OctoPolicy } from "./lib/policy";
 import { describeResource, isPlainObject } from "./lib/k8s";
 import { recordingExemptions } from "./lib/exemptions";
 import type { CapacityRow } from "./lib/capacity";
-import { CLUSTER_FIT, capacityRows, clusterFitOf, QUOTA_CAPACITY } from "./capacity";
+import {
+  CLUSTER_FIT,
+  capacityRows,
+  clusterFitOf,
+  QUOTA_CAPACITY,
+  QUOTA_HEADROOM,
+} from "./capacity";
+import { QUOTA_WARN_PERCENT } from "./lib/capacity";
 import type { ClusterFit } from "./lib/placement";
 
 export type { CapacityRow, CapacityCell, QuotaKey } from "./lib/capacity";
-export { formatCapacityTable, QUOTA_KEYS } from "./lib/capacity";
+export { formatCapacityTable, formatQuota, QUOTA_KEYS } from "./lib/capacity";
 export type { ClusterFit } from "./lib/placement";
 export { formatClusterFit } from "./lib/placement";
 
@@ -72,6 +79,8 @@ export interface PolicyReport {
   violations: PolicyViolation[];
   exemptions: PolicyExemption[];
   capacity: CapacityRow[];
+  /** quota-headroom-at-peak's threshold: the capacity table flags keys above it (WARN) */
+  quotaWarnAbovePercent: number;
   /** pods at baseline and peak placed on the configured nodes (cluster-fit-at-peak's config) */
   clusterFit: ClusterFit;
 }
@@ -386,6 +395,10 @@ export async function evaluatePolicies(
       reconciled.some((r) => r.policy.name === e.policy && r.enforcementLevel !== "disabled"),
     ),
     capacity: capacityRows(stackResources, nodeCount),
+    quotaWarnAbovePercent: Number(
+      reconciled.find((r) => r.policy.name === QUOTA_HEADROOM)?.config.warnAbovePercent ??
+        QUOTA_WARN_PERCENT,
+    ),
     clusterFit: clusterFitOf(
       stackResources,
       reconciled.find((r) => r.policy.name === CLUSTER_FIT)?.config ?? {},

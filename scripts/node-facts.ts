@@ -11,7 +11,7 @@ import type { PlatformConfig } from "../components/config";
 import { compareQuantities } from "../components/k8s/quantity";
 import type { PolicyPackConfig } from "../policies/evaluate";
 import { reconcileConfig } from "../policies/evaluate";
-import { CLUSTER_FIT, QUOTA_CAPACITY } from "../policies/capacity";
+import { CLUSTER_FIT, QUOTA_CAPACITY, QUOTA_HEADROOM } from "../policies/capacity";
 import { API_VERSION_DEPRECATED, API_VERSION_REMOVED } from "../policies/api-versions";
 
 export class NodeFactsDriftError extends Error {
@@ -32,6 +32,7 @@ export function nodeFactsDrift(
   const k = platform.kubernetes;
   const facts: [string, unknown, string, string, unknown][] = [
     ["nodeCount", k.nodeCount, QUOTA_CAPACITY, "nodeCount", undefined],
+    ["nodeCount", k.nodeCount, QUOTA_HEADROOM, "nodeCount", undefined],
     ["nodeCount", k.nodeCount, CLUSTER_FIT, "nodeCount", undefined],
     ["node.cpu", k.node.cpu, CLUSTER_FIT, "nodeCpu", undefined],
     ["node.memory", k.node.memory, CLUSTER_FIT, "nodeMemory", undefined],

@@ -19,18 +19,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parsePlatformConfig } from "../components/config";
 import type { PolicyReport, QuotaKey } from "../policies/evaluate";
-import {
-  formatBytes,
-  formatCount,
-  formatCpu,
-  parseQuantity,
-  sum,
-} from "../components/k8s/quantity";
+import { formatCount, parseQuantity, sum } from "../components/k8s/quantity";
 import {
   PolicyConfigError,
   evaluatePolicies,
   formatCapacityTable,
   formatClusterFit,
+  formatQuota,
   loadPolicyConfig,
   policyConfigFile,
 } from "../policies/evaluate";
@@ -217,7 +212,7 @@ function summary(reports: StackReport[], options: RenderOptions): string {
     ];
     if (problems.length > 0) parts.push(`\n${r.stack}:\n${problems.join("\n")}`);
     parts.push(
-      `\n${r.stack} capacity at peak (HPA maxima):\n${formatCapacityTable(r.policies.capacity)}`,
+      `\n${r.stack} capacity at peak (HPA maxima):\n${formatCapacityTable(r.policies.capacity, r.policies.quotaWarnAbovePercent)}`,
     );
     parts.push(clusterTotalLine(r));
     parts.push(
@@ -241,8 +236,9 @@ export function clusterTotal(report: StackReport): Record<"requests" | "limits",
   const total = (key: QuotaKey) =>
     sum(report.policies.capacity.map((row) => row.exact.peak[key] ?? parseQuantity(0)));
   return {
-    requests: `${formatCpu(total("requests.cpu"))} CPU, ${formatBytes(total("requests.memory"))} memory`,
-    limits: `${formatCpu(total("limits.cpu"))} CPU, ${formatBytes(total("limits.memory"))} memory`,
+    // the capacity table's units: CPU in cores, memory in Mi
+    requests: `${formatQuota("requests.cpu", total("requests.cpu"))} CPU, ${formatQuota("requests.memory", total("requests.memory"))} memory`,
+    limits: `${formatQuota("limits.cpu", total("limits.cpu"))} CPU, ${formatQuota("limits.memory", total("limits.memory"))} memory`,
     pods: formatCount(total("pods")),
   };
 }

@@ -8,17 +8,16 @@ import {
   ZERO,
   add,
   compare,
-  formatBytes,
   formatCount,
-  formatCpu,
   isQuantity,
+  multiply,
   parseQuantity,
   scale,
   subtract,
   toNumber,
 } from "../../components/k8s/quantity";
 import type { Container, PodSpec, ResourceList } from "./k8s";
-import { TYPES, asArray } from "./k8s";
+import { TYPES, asArray, metaOf } from "./k8s";
 import type { Indexed, StackIndex } from "./stack";
 import { replicasOf } from "./stack";
 
@@ -46,10 +45,52 @@ function zeroTotals(): Totals {
   return Object.fromEntries(QUOTA_KEYS.map((k) => [k, ZERO])) as Totals;
 }
 
+/** ceil(q × scale) / scale as a decimal with up to `decimals` places (trailing zeros dropped). */
+function decimalUp(q: Quantity, unit: bigint, decimals: number): string {
+  const scale = 10n ** BigInt(decimals);
+  const negative = q.num < 0n;
+  const num = negative ? -q.num : q.num;
+  const den = q.den * unit;
+  const scaled = (num * scale + den - 1n) / den;
+  const whole = scaled / scale;
+  const fraction = (scaled % scale).toString().padStart(decimals, "0").replace(/0+$/, "");
+  return `${negative ? "-" : ""}${whole}${fraction ? `.${fraction}` : ""}`;
+}
+
+/**
+ * One unit per resource in every capacity message and table cell, so figures compare at a
+ * glance and paste back into config as they are (each is a valid Kubernetes quantity): CPU in
+ * cores (to the millicore, `1.525`), memory in Mi, storage in Gi (to 1/100), counts plain.
+ * Each is rounded up: a peak never reads smaller than it is.
+ */
 export function formatQuota(key: QuotaKey, q: Quantity): string {
-  if (key.endsWith("cpu")) return formatCpu(q);
-  if (key.endsWith("memory") || key === "requests.storage") return formatBytes(q);
+  if (key.endsWith("cpu")) return decimalUp(q, 1n, 3);
+  if (key.endsWith("memory")) return `${decimalUp(q, 1n << 20n, 0)}Mi`;
+  if (key === "requests.storage") return `${decimalUp(q, 1n << 30n, 2)}Gi`;
   return formatCount(q);
+}
+
+/** The unit formatQuota prints a key in, for table headers and messages. */
+export function quotaUnit(key: QuotaKey): string {
+  if (key.endsWith("cpu")) return "cores";
+  if (key.endsWith("memory")) return "Mi";
+  if (key === "requests.storage") return "Gi";
+  return "count";
+}
+
+/**
+ * The label the foundation tier puts on each namespace's ResourceQuota; with it a message names
+ * the config key that sets the quota, `octollm:quotas.<role>.quota.<key>` (components/config.ts).
+ */
+export const NAMESPACE_ROLE_LABEL = "octollm.io/namespace-role";
+
+/** `octollm:quotas.<role>.quota.<key>` for a quota the program made, else the object's field. */
+export function quotaConfigKey(
+  row: Pick<CapacityRow, "namespace" | "quotas" | "quotaRole">,
+  key: QuotaKey,
+): string {
+  if (row.quotaRole) return `octollm:quotas.${row.quotaRole}.quota.${key}`;
+  return `ResourceQuota ${row.namespace}/${row.quotas[0] ?? "?"} spec.hard["${key}"]`;
 }
 
 export interface CapacityCell {
@@ -79,6 +120,8 @@ export interface CapacityRow {
   namespace: string;
   /** names of the ResourceQuotas in the namespace (none: the namespace is unbounded) */
   quotas: string[];
+  /** the `octollm.io/namespace-role` of the namespace's quota (system, workloads, reflex) */
+  quotaRole?: string;
   nodeCount: number;
   cells: Record<QuotaKey, CapacityCell>;
   /** every key with a hard value fits at peak */
@@ -391,9 +434,13 @@ export function computeCapacity(index: StackIndex, nodeCount: number): CapacityR
           }),
         ),
       }));
+    const role = quotas
+      .map((r) => metaOf(r.props).labels?.[NAMESPACE_ROLE_LABEL])
+      .find((l): l is string => typeof l === "string" && l !== "");
     rows.push({
       namespace,
       quotas: quotas.map((r) => r.objectName),
+      ...(role ? { quotaRole: role } : {}),
       nodeCount,
       cells,
       fits,
@@ -405,23 +452,48 @@ export function computeCapacity(index: StackIndex, nodeCount: number): CapacityR
   return rows;
 }
 
-/** A plain-text table: one line per namespace and key, baseline / peak / hard / headroom. */
-export function formatCapacityTable(rows: CapacityRow[]): string {
+/** The share of the quota above which the report warns (quota-headroom-at-peak's default). */
+export const QUOTA_WARN_PERCENT = 90;
+
+/**
+ * Keys of a row that fit their quota at peak but use more than `percent` of it (exact: peak ×
+ * 100 > hard × percent): one more replica, a larger request or a rolling update's surge pod
+ * may not fit.
+ */
+export function keysAbove(row: CapacityRow, percent: number): QuotaKey[] {
+  return QUOTA_KEYS.filter((key) => {
+    const hard = row.exact.hard[key];
+    if (!hard || !row.cells[key].fits) return false;
+    const peak = row.exact.peak[key];
+    return compare(scale(peak, 100), multiply(hard, parseQuantity(String(percent)))) > 0;
+  });
+}
+
+/**
+ * A plain-text table: one line per namespace and key, baseline / peak / hard / headroom, each
+ * resource in one unit (named in the resource column); OVER where the peak does not fit, WARN
+ * where it uses more than `warnAbovePercent` of the quota.
+ */
+export function formatCapacityTable(
+  rows: CapacityRow[],
+  warnAbovePercent = QUOTA_WARN_PERCENT,
+): string {
   const header = ["namespace", "resource", "baseline", "peak", "quota", "headroom", ""];
   const lines: string[][] = [header];
   for (const row of rows) {
+    const warn = new Set(keysAbove(row, warnAbovePercent));
     for (const key of QUOTA_KEYS) {
       const c = row.cells[key];
       if (c.hard === undefined && c.peakValue === 0) continue;
       const pct = c.hardValue ? ` (${Math.round((c.peakValue / c.hardValue) * 100)}%)` : "";
       lines.push([
         row.namespace,
-        key,
+        `${key} (${quotaUnit(key)})`,
         c.baseline,
         c.peak + pct,
         c.hard ?? "-",
         c.headroom ?? "-",
-        c.fits ? "" : "OVER",
+        c.fits ? (warn.has(key) ? `WARN >${warnAbovePercent}%` : "") : "OVER",
       ]);
     }
   }

@@ -126,7 +126,7 @@ describe("cluster-fit-at-peak placement", () => {
   it("fails when peak does not fit, naming the first pod, why, and the key to change", async () => {
     const report = await evaluate(stack(objects()), fitConfig(3));
     expect(messagesOf(report, FIT)).toEqual([
-      "at peak the stack's pods do not fit on 3 node(s) (octollm:kubernetes.nodeCount = 3): first pod that does not fit: Deployment fit-test/web (replica 4 of 6): 0/3 nodes can take it (1 CPU, 512Mi): 3 insufficient cpu; most free: node-1 with 250m CPU, 5504Mi, 107 pod slot(s); peak needs 4 node(s): raise octollm:kubernetes.nodeCount to ≥ 4 (and nodeCount in the policy config's quota-capacity-at-peak and cluster-fit-at-peak)",
+      "at peak the stack's pods do not fit on 3 node(s) (octollm:kubernetes.nodeCount = 3): first pod that does not fit: Deployment fit-test/web (replica 4 of 6): 0/3 nodes can take it (1 CPU, 512Mi): 3 insufficient cpu; most free: node-1 with 250m CPU, 5504Mi, 107 pod slot(s); peak needs 4 node(s): raise octollm:kubernetes.nodeCount to ≥ 4 (and nodeCount in the policy config's quota-capacity-at-peak, quota-headroom-at-peak and cluster-fit-at-peak)",
     ]);
   });
 
@@ -245,6 +245,7 @@ describe("the real stacks", () => {
       ),
     ).toEqual([
       "octollm:kubernetes.nodeCount is 3 in Pulumi.dev.yaml but quota-capacity-at-peak.nodeCount is 1 in policies/config/dev.json: keep them equal (under pulumi preview the pack reads only policies/config/dev.json)",
+      "octollm:kubernetes.nodeCount is 3 in Pulumi.dev.yaml but quota-headroom-at-peak.nodeCount is 1 in policies/config/dev.json: keep them equal (under pulumi preview the pack reads only policies/config/dev.json)",
       "octollm:kubernetes.nodeCount is 3 in Pulumi.dev.yaml but cluster-fit-at-peak.nodeCount is 1 in policies/config/dev.json: keep them equal (under pulumi preview the pack reads only policies/config/dev.json)",
     ]);
   });

@@ -103,6 +103,7 @@ describe("policies", () => {
         "pod-security-standards",
         "prometheus-rules",
         "quota-capacity-at-peak",
+        "quota-headroom-at-peak",
         "read-only-root-filesystem",
         "rolling-update-keeps-capacity",
         "selectors-match",

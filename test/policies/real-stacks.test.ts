@@ -128,9 +128,11 @@ describe("mutations of the production render", () => {
       /^cluster-fit-at-peak: at peak the stack's pods do not fit on 12 node\(s\) \(octollm:kubernetes.nodeCount = 12\): first pod that does not fit: Deployment octollm-production\/coder-arm \(replica \d+ of 200\)/,
     );
     expect(messages[0]).toMatch(
-      /^quota-capacity-at-peak: namespace octollm-production: at peak \(HPA maxima, DaemonSets × 12 node\(s\)\) the workloads do not fit ResourceQuota octollm-quota: requests.cpu \S+ exceeds the quota \S+ by \S+ \(largest: Deployment octollm-production\/coder-arm \S+ at 200 replica\(s\)/,
+      /^quota-capacity-at-peak: namespace octollm-production: at peak \(HPA maxima, DaemonSets × 12 node\(s\)\) the workloads do not fit ResourceQuota octollm-quota: requests.cpu at peak \S+ cores exceeds the quota \S+ cores by \S+ cores: raise octollm:quotas\.workloads\.quota\.requests\.cpu to at least \S+, or lower the largest: Deployment octollm-production\/coder-arm \S+ cores at 200 replica\(s\)/,
     );
-    expect(messages[0]).toMatch(/pods \d+ exceeds the quota \d+ by \d+/);
+    expect(messages[0]).toMatch(
+      /pods at peak \d+ exceeds the quota \d+ by \d+: raise octollm:quotas\.workloads\.quota\.pods/,
+    );
   });
 
   it("point a Service at a missing label → selectors-match", async () => {

@@ -30,7 +30,7 @@ describe("seed 000/001 production manifests", () => {
       "namespace octollm-production: at peak (HPA maxima, DaemonSets × 12 node(s))",
     );
     expect(message).toContain(
-      "requests.cpu 55 exceeds the quota 32 by 23 (largest: DaemonSet octollm-production/reflex-layer 24 at 12 replica(s); Deployment octollm-production/coder-arm 20 at 20 replica(s); StatefulSet octollm-production/postgresql 6 at 3 replica(s))",
+      'requests.cpu at peak 55 cores exceeds the quota 32 cores by 23 cores: raise ResourceQuota octollm-production/octollm-quota spec.hard["requests.cpu"] to at least 55, or lower the largest: DaemonSet octollm-production/reflex-layer 24 cores at 12 replica(s); Deployment octollm-production/coder-arm 20 cores at 20 replica(s); StatefulSet octollm-production/postgresql 6 cores at 3 replica(s)',
     );
     const row = report.capacity.find((r) => r.namespace === "octollm-production");
     expect(row?.cells["requests.cpu"]).toMatchObject({
