@@ -2023,7 +2023,10 @@ export function cronProblem(expression: string): string | undefined {
   if (fields.length !== 5)
     return `needs 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
   for (let i = 0; i < 5; i++) {
-    const [name, min, max] = CRON_FIELDS[i];
+    const [name, min, fieldMax] = CRON_FIELDS[i];
+    // Day of week 7 (Sunday in some crons) is out of range for the robfig/cron v3 parser that
+    // Kubernetes CronJobs and Velero use (0-6), so the config refuses it too.
+    const max = i === 4 ? 6 : fieldMax;
     for (const part of fields[i].split(",")) {
       const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
       if (!m) return `${name} "${part}" is not a number, range, list or step`;

@@ -27,6 +27,8 @@ describe("backup config: bad input names the key", () => {
     ["postgres", "61 1 * * *", 'minute "61" is outside 0-59'],
     ["redis", "0 25 * * *", 'hour "25" is outside 0-23'],
     ["qdrant", "0 3 * * MON", 'day of week "MON" is not a number'],
+    // Velero's and Kubernetes' cron parser (robfig/cron v3) has day of week 0-6
+    ["velero", "0 2 * * 7", 'day of week "7" is outside 0-6'],
   ])("rejects a %s schedule that is not cron", (store, schedule, why) => {
     const problems = configProblems({ "octollm:backups": { [store]: { schedule } } });
     expect(problems).toHaveLength(1);
