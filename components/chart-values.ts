@@ -19,6 +19,7 @@
  *
  * Pure functions, no Pulumi: run by parsePlatformConfig, by the components and in tests.
  */
+import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "./config";
 import type { ChartKeys } from "./k8s/chart-keys";
 import { CHART_KEYS } from "./k8s/chart-keys";
@@ -61,6 +62,34 @@ export function mergeValues(ours: Values, extra: Values): Values {
 export function withPassthrough(config: PlatformConfig, chart: ChartId, ours: Values): Values {
   const extra = config.operators[chart].values;
   return Object.keys(extra).length > 0 ? mergeValues(ours, extra) : ours;
+}
+
+/**
+ * The engine's "is this config key secret?". @pulumi/pulumi exports `isConfigSecret` from
+ * runtime/config.js but leaves it out of its typings; should a later SDK drop it, every
+ * passthrough is taken as secret rather than risk one in clear.
+ */
+const runtimeConfig = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+const isConfigSecret = (key: string): boolean => runtimeConfig.isConfigSecret?.(key) ?? true;
+
+/** The config key that holds every chart's passthrough. */
+export const PASSTHROUGH_CONFIG_KEY = "octollm:operators";
+
+/**
+ * The values a Chart resource gets. A passthrough may carry a secret (an SMTP password set with
+ * `pulumi config set --secret --path 'octollm:operators.prometheusStack.values…'`); the program
+ * reads config as plain data, so without this the engine would store it in clear in the
+ * Chart's inputs. The engine marks the whole `octollm:operators` key secret when any leaf is,
+ * and then the whole values of every chart with a passthrough become secret.
+ */
+export function chartValuesInput(
+  config: PlatformConfig,
+  chart: ChartId,
+  ours: Values,
+): pulumi.Input<Values> {
+  const values = withPassthrough(config, chart, ours);
+  const hasPassthrough = Object.keys(config.operators[chart].values).length > 0;
+  return hasPassthrough && isConfigSecret(PASSTHROUGH_CONFIG_KEY) ? pulumi.secret(values) : values;
 }
 
 const POD_SECURITY =

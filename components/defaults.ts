@@ -264,8 +264,10 @@ export const PRODUCTION_DEFAULTS = {
       pvcs: 6,
       storage: "300Gi",
     }),
+    // Peak requests (every HPA at its maximum) are ~58.6 cores: 72 keeps them under the 90%
+    // headroom the quota-headroom-at-peak policy asks for, so a rollout's surge still fits.
     workloads: budget({
-      cpu: "64",
+      cpu: "72",
       memory: "112Gi",
       limitsCpu: "256",
       limitsMemory: "320Gi",
@@ -273,10 +275,11 @@ export const PRODUCTION_DEFAULTS = {
       pvcs: 16,
       storage: "800Gi",
     }),
+    // One reflex pod per node (12 × 2 cores requested, 4 limit): 28 / 56 leave the 10% headroom.
     reflex: budget({
-      cpu: "26",
+      cpu: "28",
       memory: "7Gi",
-      limitsCpu: "52",
+      limitsCpu: "56",
       limitsMemory: "14Gi",
       pods: 14,
       pvcs: 0,
@@ -595,7 +598,8 @@ export const DEV_OVERRIDES = {
       limitsCpu: "12",
       limitsMemory: "16Gi",
       pods: 30,
-      pvcs: 6,
+      // Six claims at peak; 8 keeps a claim's replacement (a restore) inside the quota.
+      pvcs: 8,
       storage: "30Gi",
     }),
     reflex: budget({

@@ -31,7 +31,7 @@ import { EDGE_GATEWAY_NAME, gatewayDataPlaneLabels } from "./network-flows";
 import { ORCHESTRATOR_NAME } from "./orchestrator";
 import { REFLEX_NAME } from "./reflex-layer";
 import { SECRET_NAMES } from "./secrets";
-import { withPassthrough } from "./chart-values";
+import { chartValuesInput } from "./chart-values";
 
 export const GATEWAY_API = "gateway.networking.k8s.io/v1";
 export const ENVOY_GATEWAY_API = "gateway.envoyproxy.io/v1alpha1";
@@ -416,7 +416,7 @@ export function installEnvoyGateway(
       chart: ENVOY_GATEWAY_CHART,
       version: eg.version,
       namespace: eg.namespace,
-      values: withPassthrough(config, "envoyGateway", envoyGatewayValues(config)),
+      values: chartValuesInput(config, "envoyGateway", envoyGatewayValues(config)),
     },
     { parent, dependsOn },
   );

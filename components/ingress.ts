@@ -43,7 +43,7 @@ import {
 import { ORCHESTRATOR_NAME } from "./orchestrator";
 import { REFLEX_NAME } from "./reflex-layer";
 import { edgeTlsRoles, SECRET_NAMES } from "./secrets";
-import { withPassthrough } from "./chart-values";
+import { chartValuesInput } from "./chart-values";
 
 export const INGRESS_NAME = "octollm-api";
 export const CLUSTER_ISSUER = "letsencrypt-prod";
@@ -321,7 +321,7 @@ export class Ingress extends pulumi.ComponentResource {
           version: cm.version,
           namespace: cm.namespace,
           repositoryOpts: { repo: CERT_MANAGER_REPO },
-          values: withPassthrough(config, "certManager", certManagerValues(config)),
+          values: chartValuesInput(config, "certManager", certManagerValues(config)),
         },
         { ...child, dependsOn: chartDeps },
       );

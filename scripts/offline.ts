@@ -84,6 +84,23 @@ export function loadStackConfig(stack: string, root = REPO_ROOT): Record<string,
   return out;
 }
 
+/** Keys of a stack file whose value is, or holds, a `secure:` leaf (what the engine marks secret). */
+export function secretConfigKeys(stack: string, root = REPO_ROOT): string[] {
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  const doc = fs.existsSync(file) ? (parseYaml(fs.readFileSync(file, "utf8")) as unknown) : null;
+  const config = isPlainObject(doc) && isPlainObject(doc.config) ? doc.config : {};
+  return Object.entries(config)
+    .filter(([, value]) => holdsSecure(value))
+    .map(([key]) => key);
+}
+
+function holdsSecure(value: unknown): boolean {
+  if (isSecure(value)) return true;
+  if (Array.isArray(value)) return value.some(holdsSecure);
+  if (isPlainObject(value)) return Object.values(value).some(holdsSecure);
+  return false;
+}
+
 /**
  * What stands offline for a secret set with `pulumi config set --secret --path` (a `secure:`
  * leaf inside an object: the engine decrypts it, the render cannot). Dropping it would make a
@@ -252,6 +269,11 @@ export interface RunOptions {
   firstPreview?: boolean;
   /** Keep each resource's `wire` inputs (always on in a first preview). */
   captureWire?: boolean;
+  /**
+   * Config keys the engine marks secret besides those of the stack file (as `pulumi config set
+   * --secret` would), e.g. `octollm:operators` when a `secure:` leaf sits inside it.
+   */
+  secretKeys?: string[];
 }
 
 export function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
@@ -270,7 +292,10 @@ async function runStackNow(stack: string, options: RunOptions): Promise<StackRun
   }
   // No resource may see a real cluster, whatever the caller's environment says.
   delete process.env.KUBECONFIG;
-  pulumi.runtime.setAllConfig(config, []);
+  // The engine marks a key secret when its value is, or holds, a `secure:` leaf; the program
+  // asks `isConfigSecret` to keep such values secret where it passes them on.
+  const secretKeys = [...secretConfigKeys(stack, options.root), ...(options.secretKeys ?? [])];
+  pulumi.runtime.setAllConfig(config, secretKeys);
 
   const captured: Captured[] = [];
   await pulumi.runtime.setMocks(

@@ -34,7 +34,7 @@ import {
   identityServiceAccountAnnotations,
   programMakesBackupSecrets,
 } from "./credentials";
-import { withPassthrough } from "../chart-values";
+import { chartValuesInput } from "../chart-values";
 
 export const VELERO_REPO = "https://vmware-tanzu.github.io/helm-charts";
 export const VELERO_STORAGE_LOCATION = "default";
@@ -299,7 +299,7 @@ export function velero(name: string, args: VeleroArgs, parent: pulumi.Resource):
         version: op.version,
         namespace: op.namespace,
         repositoryOpts: { repo: VELERO_REPO },
-        values: withPassthrough(config, "velero", veleroChartValues(config)),
+        values: chartValuesInput(config, "velero", veleroChartValues(config)),
       },
       { parent, dependsOn },
     );

@@ -45,7 +45,7 @@ import {
 import { usesPostgresObjectStore } from "../config";
 import type { DataStoreArgs } from "./common";
 import { clientPeers, dataOptions, requireSpread, storeIdentity } from "./common";
-import { withPassthrough } from "../chart-values";
+import { chartValuesInput } from "../chart-values";
 import { poolerEnabled, postgresPooler } from "./pooler";
 
 export const POSTGRES_CLUSTER_NAME = "postgres";
@@ -311,7 +311,7 @@ export class Postgres extends pulumi.ComponentResource {
           repositoryOpts: { repo: CNPG_REPO },
           // No value relies on a Helm hook (helm.v4.Chart skips them): the chart ships its CRDs
           // as templates and the operator makes its own webhook certificates.
-          values: withPassthrough(config, "cloudnativePg", cnpgOperatorValues()),
+          values: chartValuesInput(config, "cloudnativePg", cnpgOperatorValues()),
         },
         { parent: this, dependsOn: [operatorNamespace] },
       );

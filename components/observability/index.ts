@@ -37,7 +37,7 @@ import {
   watchedNamespaces,
 } from "./stack-chart";
 import { COLLECTOR_NAME, collectorIdentity, createTracing } from "./tracing";
-import { withPassthrough } from "../chart-values";
+import { chartValuesInput } from "../chart-values";
 
 export { tracingEnv, tracingEnvMap } from "./tracing";
 
@@ -117,7 +117,7 @@ export class Observability extends pulumi.ComponentResource {
           version: config.operators.prometheusStack.version,
           repositoryOpts: { repo: PROMETHEUS_STACK_REPO },
           namespace: namespaces.system,
-          values: withPassthrough(config, "prometheusStack", prometheusStackValues(config)),
+          values: chartValuesInput(config, "prometheusStack", prometheusStackValues(config)),
         },
         { ...child, dependsOn: [amSecret] },
       );

@@ -13,6 +13,7 @@ import {
   metaOf,
   podTemplateOf,
 } from "./k8s";
+import { CLUSTER_SCOPED_KINDS } from "./identity";
 
 /** What both @pulumi/policy's PolicyResource and the offline adapter give a stack policy. */
 export interface StackResource {
@@ -47,19 +48,6 @@ export interface LabelSelector {
   matchExpressions?: { key: string; operator: string; values?: string[] }[];
 }
 
-const CLUSTER_SCOPED = new Set([
-  "Namespace",
-  "StorageClass",
-  "ClusterRole",
-  "ClusterRoleBinding",
-  "ClusterIssuer",
-  "PersistentVolume",
-  "CustomResourceDefinition",
-  "PriorityClass",
-  "ValidatingWebhookConfiguration",
-  "MutatingWebhookConfiguration",
-]);
-
 export class StackIndex {
   readonly all: Indexed[] = [];
   readonly byUrn = new Map<string, Indexed>();
@@ -76,7 +64,7 @@ export class StackIndex {
       const props = (isPlainObject(r.props) ? r.props : {}) as Props;
       const meta = metaOf(props);
       const kind = typeof props.kind === "string" ? props.kind : (r.type.split(":").pop() ?? "");
-      const namespaced = r.type.startsWith("kubernetes:") && !CLUSTER_SCOPED.has(kind);
+      const namespaced = r.type.startsWith("kubernetes:") && !CLUSTER_SCOPED_KINDS.has(kind);
       const entry: Indexed = {
         type: r.type,
         props,

@@ -5,6 +5,7 @@
  * and the documentation that lists what is owned.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -21,6 +22,7 @@ import { PRODUCTION_DEFAULTS } from "../../components/defaults";
 import { CHART_KEYS } from "../../components/k8s/chart-keys";
 import { installedChartValues } from "../../components/resource-placements";
 import { computeChartKeys, VENDORED } from "../../scripts/chart-keys";
+import { REDACTED, runStack, secretConfigKeys } from "../../scripts/offline";
 import { configOf, configProblems, encodeConfig, helmCharts, renderStack } from "../harness";
 
 const MONITORING_LABEL = "octollm.io/monitoring-stack";
@@ -101,6 +103,60 @@ describe("the merged values reach the Chart resources (mocks)", () => {
     expect(kps.prometheus.prometheusSpec.retention).toBe(c.observability.prometheus.retention);
     expect(kps.prometheus.prometheusSpec.externalLabels).toEqual({ cluster: "staging-eu-1" });
     expect(kps.prometheus.prometheusSpec.securityContext.runAsNonRoot).toBe(true);
+  });
+
+  it("a passthrough holding a secret leaf reaches every Chart as a secret, never in clear", async () => {
+    // What `pulumi config set --secret --path 'octollm:operators.prometheusStack.values…'`
+    // leads to: the engine marks the whole `octollm:operators` key secret.
+    const smtp = "smtp-password-not-for-state";
+    const withSecret = {
+      ...PASSTHROUGH,
+      prometheusStack: {
+        ...PASSTHROUGH.prometheusStack,
+        alertmanager: { config: { global: { smtp_auth_password: smtp } } },
+      },
+    };
+    const run = await runStack("staging", {
+      config: everyOperator(withSecret),
+      secretKeys: ["octollm:operators"],
+    });
+    const charts = helmCharts(run);
+    for (const id of CHART_IDS) {
+      const chart = charts.find((h) => h.chart === RELEASES[id]);
+      // The render redacts a secret and keeps its shape: every leaf, ours too, is redacted.
+      const leaves = JSON.stringify(chart?.values).match(/:("[^"]*"|[^,{}[\]]+)/g) ?? [];
+      expect(leaves.length, id).toBeGreaterThan(0);
+      expect(new Set(leaves), id).toEqual(new Set([`:"${REDACTED}"`]));
+    }
+    expect(JSON.stringify(run.resources)).not.toContain(smtp);
+  });
+
+  it("the engine's secret keys are those whose value is or holds a `secure:` leaf", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-secure-"));
+    fs.writeFileSync(
+      path.join(root, "Pulumi.qa.yaml"),
+      [
+        "config:",
+        "  octollm:environment: dev",
+        "  octollm:secrets:",
+        "    jwtSecret:",
+        "      secure: v1:abc",
+        "  octollm:operators:",
+        "    prometheusStack:",
+        "      values:",
+        "        extraSecret:",
+        "          - secure: v1:def",
+        "  octollm:quotas: {}",
+        "  octollm:llm:",
+        "    secure: v1:ghi",
+        "",
+      ].join("\n"),
+    );
+    expect(secretConfigKeys("qa", root).sort()).toEqual([
+      "octollm:llm",
+      "octollm:operators",
+      "octollm:secrets",
+    ]);
   });
 
   it("without a passthrough the Chart gets exactly our values", async () => {

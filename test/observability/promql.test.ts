@@ -2,29 +2,14 @@
  * Every PromQL expression the stacks ship (alert rules and dashboard panels) parses with
  * Prometheus' own grammar (@prometheus-io/lezer-promql): any error node fails the test.
  */
-import { parser } from "@prometheus-io/lezer-promql";
 import { describe, expect, it } from "vitest";
 import type { PlatformConfig } from "../../components/config";
 import { parsePlatformConfig } from "../../components/config";
 import { alertGroups } from "../../components/observability/alerts";
 import { dashboardQueries, dashboards } from "../../components/observability/dashboards";
 import { loadStackConfig } from "../../scripts/offline";
+import { promqlErrors } from "../../policies/operators";
 import { STACKS } from "../harness";
-
-/** Parse errors of a PromQL expression: positions of the grammar's error nodes. */
-export function promqlErrors(expr: string): string[] {
-  const errors: string[] = [];
-  parser.parse(expr).iterate({
-    enter: (node) => {
-      if (node.type.isError) {
-        errors.push(
-          `error at ${node.from}: …${expr.slice(Math.max(0, node.from - 20), node.to + 20)}…`,
-        );
-      }
-    },
-  });
-  return errors;
-}
 
 function config(stack: string): PlatformConfig {
   return parsePlatformConfig({
