@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from "vitest";
 import { databaseUrl } from "../../components/secrets";
-import type { RenderedResource } from "../../policies/evaluate";
 import { evaluatePolicies, loadPolicyConfig } from "../../policies/evaluate";
 import { validateObjects } from "../../scripts/validate";
 import {
@@ -17,20 +16,11 @@ import {
   kubernetesObjects,
   ofKind,
   renderStack,
+  renderedResources,
 } from "../harness";
 
 const POOLED = { "octollm:dataStores": { postgres: { pooler: { enabled: true } } } };
 const NS = "octollm-production";
-
-function rendered(run: Awaited<ReturnType<typeof renderStack>>): RenderedResource[] {
-  return run.resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    urn: r.urn,
-    props: structuredClone(r.inputs),
-    ...(r.parent ? { parent: r.parent } : {}),
-  }));
-}
 
 describe("pooler: configuration", () => {
   it("is off by default and refuses a single instance", () => {
@@ -135,7 +125,7 @@ describe("pooler: the rendered production stack", () => {
   });
 
   it("passes every mandatory policy (capacity counts it), and the LimitRange check covers it", async () => {
-    const resources = rendered(await run());
+    const resources = renderedResources(await run());
     const report = await evaluatePolicies(resources, loadPolicyConfig("production"));
     expect(
       report.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.message),

@@ -23,7 +23,7 @@ import { parsePlatformConfig } from "../../components/config";
 import { EDGE_GATEWAY_NAME, gatewayDataPlaneLabels } from "../../components/network-flows";
 import { stackPolicyConfig } from "../../scripts/ci-stacks";
 import { REPO_ROOT, SECURE_PLACEHOLDER, loadStackConfig } from "../../scripts/offline";
-import { runCli } from "../../scripts/render";
+import { renderCli as cli } from "../cli";
 
 const README = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
 const HEADING = "## Run the dev stack on a laptop cluster";
@@ -180,16 +180,6 @@ function devWith(sets: ConfigSet[], form: "plain" | "secure", extra: Record<stri
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-quickstart-"));
   fs.writeFileSync(path.join(root, "Pulumi.dev.yaml"), stringify(doc));
   return root;
-}
-
-async function cli(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
 }
 
 interface Report {

@@ -6,7 +6,6 @@
  * pod reads exists in the stack or is declared external.
  */
 import { describe, expect, it } from "vitest";
-import type { RenderedResource } from "../../policies/evaluate";
 import { evaluatePolicies, loadPolicyConfig } from "../../policies/evaluate";
 import { validateObjects } from "../../scripts/validate";
 import {
@@ -19,6 +18,7 @@ import {
   ofType,
   podSpecOf,
   renderStack,
+  renderedResources,
 } from "../harness";
 
 const byo = {
@@ -32,16 +32,6 @@ const byo = {
   },
 };
 const NS = "octollm-production";
-
-function rendered(run: Awaited<ReturnType<typeof renderStack>>): RenderedResource[] {
-  return run.resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    urn: r.urn,
-    props: structuredClone(r.inputs),
-    ...(r.parent ? { parent: r.parent } : {}),
-  }));
-}
 
 function secretRef(env: Map<string, Record<string, any>>, name: string) {
   return env.get(name)?.valueFrom?.secretKeyRef as Record<string, unknown> | undefined;
@@ -206,13 +196,13 @@ describe("existingSecret: the rendered production stack", () => {
   it("validates against the schemas and passes every mandatory policy", async () => {
     const r = await run();
     expect((await validateObjects(kubernetesObjects(r))).errors).toEqual([]);
-    const report = await evaluatePolicies(rendered(r), loadPolicyConfig("production"));
+    const report = await evaluatePolicies(renderedResources(r), loadPolicyConfig("production"));
     const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory");
     expect(mandatory.map((v) => `${v.policy}: ${v.message}`)).toEqual([]);
   });
 
   it("still catches an undeclared existing Secret and a URL around a variable not from a Secret", async () => {
-    const resources = rendered(await run());
+    const resources = renderedResources(await run());
     const deployment = resources.find(
       (r) =>
         (r.props as { kind?: string }).kind === "Deployment" &&

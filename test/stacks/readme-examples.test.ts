@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml, stringify } from "yaml";
 import { parseQuantity, toNumber } from "../../components/k8s/quantity";
 import { REPO_ROOT } from "../../scripts/offline";
-import { runCli } from "../../scripts/render";
+import { renderCli as cli } from "../cli";
 
 const README = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
 
@@ -20,16 +20,6 @@ function block(heading: string, marker: string): string {
   const found = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].find((m) => m[1].includes(marker));
   if (!found) throw new Error(`README: no block with ${marker} under ${heading}`);
   return found[1];
-}
-
-async function cli(argv: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
 }
 
 describe("README examples", () => {
