@@ -128,6 +128,7 @@ export const PRODUCTION_DEFAULTS = {
     distribution: "eks",
     // The EKS version the cluster runs (upgrade the cluster, then this; the api-version policies
     // judge every object against it).
+    // The cluster's Kubernetes minor, not a dependency (Renovate leaves it to the cluster's upgrade).
     version: "1.35",
     // Seed (001): 8 vCPU / 32 GB nodes. 12 nodes hold the HPA maxima with headroom.
     nodeCount: 12,
@@ -328,10 +329,10 @@ export const PRODUCTION_DEFAULTS = {
     cloudnativePg: { install: true, version: "0.26.0", namespace: "cnpg-system", values: {} },
     // renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
     certManager: { install: true, version: "v1.18.2", namespace: "cert-manager", values: {} },
-    // Envoy Gateway v1.9.0: an OCI chart whose version is the release tag.
-    // renovate: datasource=docker depName=docker.io/envoyproxy/gateway-helm
+    // Envoy Gateway: an OCI chart whose version is the release tag.
     envoyGateway: {
       install: true,
+      // renovate: datasource=docker depName=docker.io/envoyproxy/gateway-helm
       version: "v1.9.0",
       namespace: "envoy-gateway-system",
       values: {},
@@ -414,6 +415,7 @@ export const PRODUCTION_DEFAULTS = {
 export const STAGING_OVERRIDES = {
   protectData: false,
   kubernetes: {
+    // The cluster's Kubernetes minor, not a dependency (Renovate leaves it to the cluster's upgrade).
     version: "1.35",
     nodeCount: 4,
     node: { cpu: "7800m", memory: "28Gi", pods: 58 },
@@ -510,6 +512,7 @@ export const DEV_OVERRIDES = {
   kubernetes: {
     distribution: "kind",
     // kind v0.32.0's default node image runs Kubernetes 1.36 (e2e/versions.env).
+    // The cluster's Kubernetes minor, not a dependency (Renovate leaves it to the cluster's upgrade).
     version: "1.36",
     nodeCount: 1,
     // One kind/k3d node on a 4 CPU / 8 GiB laptop; the host keeps ~1 GiB.

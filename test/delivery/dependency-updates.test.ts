@@ -71,10 +71,15 @@ function extract(text: string, file: string): Found[] {
   return out;
 }
 
+/** Marks a `version:` that is the cluster's, not a dependency (`kubernetes.version`). */
+const NOT_A_DEPENDENCY = "not a dependency";
+
 /** Every pinned version in defaults.ts: chart `version: "…"`, image `tag: "…"`, our release. */
 function pins(text: string): { value: string; at: number }[] {
   const out: { value: string; at: number }[] = [];
   for (const m of text.matchAll(/\b(?:version|tag): "([^"]+)"|appVersion = "([^"]+)"/g)) {
+    const lineBefore = text.slice(0, m.index).split("\n").at(-2) ?? "";
+    if (lineBefore.includes(NOT_A_DEPENDENCY)) continue;
     const value = m[1] ?? m[2];
     out.push({ value, at: (m.index ?? 0) + m[0].lastIndexOf(value) });
   }
@@ -130,6 +135,10 @@ describe("renovate.json", () => {
     const found = extract(text, DEFAULTS_FILE);
     const missed = pins(text).filter((p) => !found.some((f) => f.at === p.at));
     expect(missed.map((p) => p.value)).toEqual(["1.2.3"]);
+    // Only the cluster's own version (a Kubernetes minor, in each environment) may be marked.
+    expect(
+      DEFAULTS.match(new RegExp(`${NOT_A_DEPENDENCY}.*\\n\\s*version: "1\\.\\d+",`, "g")),
+    ).toHaveLength(3);
     expect(extract(DEFAULTS, "components/other.ts")).toEqual([]);
   });
 });

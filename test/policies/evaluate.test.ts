@@ -253,10 +253,7 @@ describe("objects a Helm chart renders (children of helm.v4.Chart under pulumi p
       }),
     );
     const report = await evaluate(stack);
-    // (the fixture's reflex quota runs at 92% at peak: quota-headroom-at-peak's advisory
-    // warnings about it are not what this test is about)
-    const violations = report.violations.filter((v) => v.policy !== "quota-headroom-at-peak");
-    expect(violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
+    expect(report.violations.map((v) => `${v.policy}: ${v.message}`)).toEqual([
       'pod-security-standards: Deployment octollm-production/sidecar: container "grafana" is privileged (fails PSS baseline; namespace octollm-production enforces restricted, so admission would reject this pod)',
       // LimitRange defaults fill the missing limit (500m) before admission checks the ratio
       'limit-request-ratio: Deployment octollm-production/grafana: container "grafana" cpu limit/request ratio 5 (500m (LimitRange default) / 100m) exceeds the LimitRange maxLimitRequestRatio 4',

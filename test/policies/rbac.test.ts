@@ -261,7 +261,7 @@ describe("rbac-cluster-admin", () => {
       ]),
       "velero-10.1.0",
     );
-    expect(messagesOf(await evaluate(stackWith(velero)), CA)).toEqual([
+    expect(messagesOf(await evaluate(stackWith(velero), allowing([])), CA)).toEqual([
       expect.stringMatching(
         /^ClusterRoleBinding velero-server: grants cluster-admin to ServiceAccount velero\/velero-server \(chart velero\);/,
       ),
@@ -269,6 +269,27 @@ describe("rbac-cluster-admin", () => {
     const config = allowing([{ chart: "velero", reason: "restores any kind into any namespace" }]);
     expect(messagesOf(await evaluate(stackWith(velero), config), CA)).toEqual([]);
   });
+
+  it.each(["dev", "staging", "production", "e2e"])(
+    "%s's policy config allows Velero's chart (the program can install it) and nothing else",
+    async (stack) => {
+      const config = loadPolicyConfig(stack);
+      const allowed = (config[CA] as { allowed?: { chart?: string; subject?: string }[] }).allowed;
+      expect(allowed?.map((a) => a.chart ?? a.subject)).toEqual(["velero"]);
+      const velero = fromChart(
+        clusterBinding("velero-server", "cluster-admin", [
+          { kind: "ServiceAccount", name: "velero-server", namespace: "velero" },
+        ]),
+        "velero-10.1.0",
+      );
+      expect(messagesOf(await evaluate(stackWith(velero), config), CA)).toEqual([]);
+      // The same binding written by the program (not the chart) is still refused.
+      const own = clusterBinding("velero-server", "cluster-admin", [
+        { kind: "ServiceAccount", name: "velero-server", namespace: "velero" },
+      ]);
+      expect(messagesOf(await evaluate(stackWith(own), config), CA)).toHaveLength(1);
+    },
+  );
 
   it("an allow-list entry without a reason, or naming both or neither, is itself a violation", async () => {
     const report = await evaluate(
