@@ -151,6 +151,24 @@ function constraintsOf(
   return { maxPerDomain, spread };
 }
 
+/** A fixed number of pods (operator-managed: no HPA, the same count at baseline and peak). */
+function fixedPods(
+  owner: string,
+  count: number,
+  compute: ReturnType<typeof podCompute>,
+  constraints: Pick<PodGroup, "maxPerDomain" | "spread">,
+): PodGroup {
+  return {
+    owner,
+    baseline: count,
+    peak: count,
+    perNode: false,
+    cpu: milli(compute["requests.cpu"]),
+    memory: bytes(compute["requests.memory"]),
+    ...constraints,
+  };
+}
+
 /**
  * Pods a chart's values describe: every `resources` block with a CPU or memory request is a pod
  * (× a sibling `replicas`/`replicaCount`). Sidecar and init-container blocks count as pods of
@@ -233,19 +251,18 @@ export function podGroups(index: StackIndex, nodeCount: number): PodGroup[] {
     const required =
       spec.affinity?.enablePodAntiAffinity !== false &&
       spec.affinity?.podAntiAffinityType === "required";
-    groups.push({
-      owner: c.label,
-      baseline: instances,
-      peak: instances,
-      perNode: false,
-      cpu: milli(compute["requests.cpu"]),
-      memory: bytes(compute["requests.memory"]),
-      maxPerDomain: required ? [{ key: spec.affinity?.topologyKey ?? HOSTNAME, max: 1 }] : [],
-      spread: [],
-    });
+    groups.push(
+      fixedPods(c.label, instances, compute, {
+        maxPerDomain: required ? [{ key: spec.affinity?.topologyKey ?? HOSTNAME, max: 1 }] : [],
+        spread: [],
+      }),
+    );
   }
   for (const p of index.of(TYPES.cnpgPooler)) {
-    const spec = (p.props.spec ?? {}) as { instances?: number; template?: { spec?: PodSpec } };
+    const spec = (p.props.spec ?? {}) as {
+      instances?: number;
+      template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec };
+    };
     const instances = spec.instances ?? 1;
     const compute = podCompute(
       spec.template?.spec ?? { containers: [{ name: "pgbouncer" }] },
@@ -253,16 +270,10 @@ export function podGroups(index: StackIndex, nodeCount: number): PodGroup[] {
       gaps,
       p.label,
     );
-    groups.push({
-      owner: p.label,
-      baseline: instances,
-      peak: instances,
-      perNode: false,
-      cpu: milli(compute["requests.cpu"]),
-      memory: bytes(compute["requests.memory"]),
-      maxPerDomain: [],
-      spread: [],
-    });
+    // The operator runs the template's pod spec and labels the pods with the Pooler's name, which
+    // the template's anti-affinity selects on (pkg/specs/pgbouncer).
+    const own = { ...(spec.template?.metadata?.labels ?? {}), "cnpg.io/poolerName": p.objectName };
+    groups.push(fixedPods(p.label, instances, compute, constraintsOf(spec.template?.spec, own)));
   }
   // A real preview expands charts into workloads (counted above); offline, read their values.
   if (!index.workloads.some((w) => w.chartManaged))

@@ -14,7 +14,7 @@ import type { PolicyPackConfig, RenderedResource } from "../../policies/evaluate
 import { evaluatePolicies, formatClusterFit, loadPolicyConfig } from "../../policies/evaluate";
 import { nodeFactsDrift } from "../../scripts/node-facts";
 import { REPO_ROOT } from "../../scripts/offline";
-import { configOf, renderStack, renderedResources } from "../harness";
+import { configOf, listStacks, renderStack, renderedResources } from "../harness";
 
 const NS = "fit-test";
 const FIT = "cluster-fit-at-peak";
@@ -221,8 +221,8 @@ describe("the real stacks", () => {
     expect(report.violations.find((v) => v.policy === FIT)?.enforcementLevel).toBe("mandatory");
   });
 
-  it.each(["dev", "staging", "production"])(
-    "%s: the stack file and its policy config agree on every node fact",
+  it.each(listStacks())(
+    "%s: the stack file and its policy config agree on every node fact (kubernetes.version included)",
     (stack) => {
       expect(
         nodeFactsDrift(
@@ -234,6 +234,24 @@ describe("the real stacks", () => {
       ).toEqual([]);
     },
   );
+
+  it("places the PgBouncer pooler's pods one per node where its template requires it", async () => {
+    const pooled = async (stack: string) => {
+      const run = await renderStack(stack, {
+        "octollm:dataStores": { postgres: { pooler: { enabled: true } } },
+      });
+      const report = await evaluatePolicies(renderedResources(run), loadPolicyConfig(stack));
+      return report.clusterFit.groups.find((g) => g.owner.startsWith("Pooler "));
+    };
+    // production requires the spread (required anti-affinity on the pooler's own pods)
+    expect(await pooled("production")).toMatchObject({
+      baseline: 2,
+      peak: 2,
+      maxPerDomain: [{ key: "kubernetes.io/hostname", max: 1 }],
+    });
+    // staging only prefers it: nothing to honour
+    expect((await pooled("staging"))?.maxPerDomain).toEqual([]);
+  });
 
   it("a dev stack file with another node count than its policy config fails, naming both files", () => {
     expect(
