@@ -64,6 +64,15 @@ function isKubernetesObject(type: string): boolean {
   );
 }
 
+/** A Kubernetes object's apiVersion and kind, judged against the stack's target version. */
+function judge(args: ResourceValidationArgs) {
+  if (!isKubernetesObject(args.type)) return undefined;
+  const apiVersion = apiVersionOfType(args.type);
+  const kind = kindOfType(args.type);
+  const target = targetOf(args);
+  return { apiVersion, kind, target, s: apiStatus(apiVersion, kind, target) };
+}
+
 export const apiVersionRemoved: OctoPolicy = {
   name: API_VERSION_REMOVED,
   description:
@@ -71,12 +80,9 @@ export const apiVersionRemoved: OctoPolicy = {
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    if (!isKubernetesObject(args.type)) return;
-    const apiVersion = apiVersionOfType(args.type);
-    const kind = kindOfType(args.type);
-    const target = targetOf(args);
-    const s = apiStatus(apiVersion, kind, target);
-    if (s.status !== "removed") return;
+    const judged = judge(args);
+    if (judged?.s.status !== "removed") return;
+    const { apiVersion, kind, target, s } = judged;
     const use = s.entry.replacement ? `; use ${s.entry.replacement}` : "";
     report(
       `${label(args)}: ${apiVersion} ${kind} was removed in Kubernetes ${formatMinor(s.removedIn)} and the stack targets ${formatMinor(target)} (octollm:kubernetes.version)${use}`,
@@ -91,12 +97,9 @@ export const apiVersionDeprecated: OctoPolicy = {
   enforcementLevel: "advisory",
   configSchema,
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
-    if (!isKubernetesObject(args.type)) return;
-    const apiVersion = apiVersionOfType(args.type);
-    const kind = kindOfType(args.type);
-    const target = targetOf(args);
-    const s = apiStatus(apiVersion, kind, target);
-    if (s.status !== "deprecated") return;
+    const judged = judge(args);
+    if (judged?.s.status !== "deprecated") return;
+    const { apiVersion, kind, target, s } = judged;
     const removal = s.entry.removedIn
       ? `, removed in ${formatMinor(s.entry.removedIn)}`
       : ", removal not yet scheduled";

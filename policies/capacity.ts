@@ -81,6 +81,18 @@ function cellValue(text: string): number {
   return Number(m[1]) * (m[2] ? f[m[2]] : 1);
 }
 
+/**
+ * The node count every capacity policy reads (DaemonSet pods at peak, the nodes to place on):
+ * one value, `octollm:kubernetes.nodeCount`, written into each policy's config and held equal to
+ * the stack file by scripts/node-facts.ts.
+ */
+const NODE_COUNT_SCHEMA = {
+  type: "integer",
+  minimum: 1,
+  default: 1,
+  description: "= octollm:kubernetes.nodeCount (schedulable nodes: DaemonSet pods at peak)",
+} as const;
+
 export const quotaCapacityAtPeak: OctoPolicy = {
   name: QUOTA_CAPACITY,
   description:
@@ -88,12 +100,7 @@ export const quotaCapacityAtPeak: OctoPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      nodeCount: {
-        type: "integer",
-        minimum: 1,
-        default: 1,
-        description: "schedulable nodes in the target cluster (DaemonSet pods at peak)",
-      },
+      nodeCount: NODE_COUNT_SCHEMA,
     },
   },
   validateStack: (args, reportViolation) => {
@@ -129,12 +136,7 @@ export const quotaHeadroomAtPeak: OctoPolicy = {
   enforcementLevel: "advisory",
   configSchema: {
     properties: {
-      nodeCount: {
-        type: "integer",
-        minimum: 1,
-        default: 1,
-        description: "= octollm:kubernetes.nodeCount (DaemonSet pods at peak)",
-      },
+      nodeCount: NODE_COUNT_SCHEMA,
       warnAbovePercent: {
         type: "number",
         minimum: 1,
@@ -214,12 +216,7 @@ export const clusterFitAtPeak: OctoPolicy = {
   enforcementLevel: "mandatory",
   configSchema: {
     properties: {
-      nodeCount: {
-        type: "integer",
-        minimum: 1,
-        default: CLUSTER_FIT_DEFAULTS.nodeCount,
-        description: "= octollm:kubernetes.nodeCount",
-      },
+      nodeCount: NODE_COUNT_SCHEMA,
       nodeCpu: {
         type: "string",
         pattern: quantityPattern,
