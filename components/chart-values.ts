@@ -79,7 +79,8 @@ export const PASSTHROUGH_CONFIG_KEY = "octollm:operators";
  * The values a Chart resource gets. A passthrough may carry a secret (an SMTP password set with
  * `pulumi config set --secret --path 'octollm:operators.prometheusStack.values…'`); the program
  * reads config as plain data, so without this the engine would store it in clear in the
- * Chart's inputs. The engine marks the whole `octollm:operators` key secret when any leaf is,
+ * Chart's inputs. (Objects the chart renders from it are secret only where they are Kubernetes
+ * Secrets: Chart v4 does not carry the mark to its children; docs/operations.md says so.) The engine marks the whole `octollm:operators` key secret when any leaf is,
  * and then the whole values of every chart with a passthrough become secret.
  */
 export function chartValuesInput(
