@@ -274,6 +274,8 @@ export interface RunOptions {
    * --secret` would), e.g. `octollm:operators` when a `secure:` leaf sits inside it.
    */
   secretKeys?: string[];
+  /** Told of each resource as the program registers it (the render warms its validators). */
+  onResource?: (type: string, inputs: Record<string, unknown>) => void;
 }
 
 export function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
@@ -301,6 +303,7 @@ async function runStackNow(stack: string, options: RunOptions): Promise<StackRun
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
+        options.onResource?.(args.type, args.inputs as Record<string, unknown>);
         captured.push({
           provider: args.provider,
           type: args.type,

@@ -49,6 +49,7 @@ import {
 } from "./offline";
 import type { ValidationResult } from "./validate";
 import { validateObjects } from "./validate";
+import { ValidationWorker } from "./validation-worker";
 
 export interface StackReport {
   stack: string;
@@ -69,6 +70,11 @@ export interface RenderOptions {
   writeYaml: boolean;
   /** directory holding the Pulumi.<stack>.yaml files; the repository by default */
   root?: string;
+  /**
+   * Validate on this thread instead of the calling one (the CLI: scripts/validation-worker.ts);
+   * same function, same result, off the critical path.
+   */
+  validation?: ValidationWorker;
 }
 
 export class UsageError extends Error {}
@@ -79,10 +85,14 @@ export async function renderStackReport(
   options: RenderOptions,
 ): Promise<{ report: StackReport; yaml: string; run: StackRun }> {
   const started = performance.now();
-  const run = await runStack(stack, { root: options.root });
+  const validation = options.validation;
+  const run = await runStack(stack, {
+    root: options.root,
+    onResource: validation && ((_type, inputs) => validation.warm(inputs.apiVersion, inputs.kind)),
+  });
   const objects = kubernetesObjects(run);
+  const validated = validation ? validation.validate(objects) : validateObjects(objects);
   const yaml = toYaml(objects);
-  const schema = await validateObjects(objects);
   const environment = String(run.outputs.environment);
   const policyConfig = loadPolicyConfig(stack, environment);
   // The node facts live in the stack file; the pack under `pulumi preview` reads them from its
@@ -99,6 +109,7 @@ export async function renderStackReport(
     run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
     policyConfig,
   );
+  const schema = await validated;
   const report: StackReport = {
     stack,
     environment: run.outputs.environment,
@@ -360,7 +371,11 @@ export function inputProblem(stack: string, error: unknown): string | undefined 
  * The CLI, callable in-process (the property-based test runs it hundreds of times): returns the
  * exit code; what it prints goes to `io`.
  */
-export async function runCli(argv: string[], io: Io = PROCESS_IO): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: Io = PROCESS_IO,
+  startValidation?: () => ValidationWorker,
+): Promise<number> {
   let cli: Cli;
   try {
     cli = parseArgs(argv);
@@ -377,6 +392,7 @@ export async function runCli(argv: string[], io: Io = PROCESS_IO): Promise<numbe
     outDir: cli.policyOnly ? undefined : cli.outDir,
     writeYaml: !cli.policyOnly,
     root: cli.root,
+    validation: startValidation?.(),
   };
   const reports: StackReport[] = [];
   const runs = new Map<string, StackRun>();
@@ -413,7 +429,15 @@ function exitAfterFlush(code: number): void {
 }
 
 if (require.main === module) {
-  runCli(process.argv.slice(2)).then(
+  // The loader that runs this file (--require ./scripts/register.cjs) hands its transpiled batch
+  // to the validation thread.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loader = require("./register.cjs") as { transpiledForWorkers(): Record<string, unknown> };
+  runCli(
+    process.argv.slice(2),
+    PROCESS_IO,
+    () => new ValidationWorker(loader.transpiledForWorkers()),
+  ).then(
     (code) => exitAfterFlush(code),
     (error: unknown) => {
       process.stderr.write(
