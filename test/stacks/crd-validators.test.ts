@@ -2,14 +2,22 @@
  * The render checks Envoy Gateway's kinds with Ajv validators precompiled from the vendored CRD
  * schemas (scripts/crd-validators.ts) instead of generating them on first use. This holds the
  * checked-in modules to what Ajv generates today from the vendored schemas (so a schema update
- * without `npm run crd-validators` fails here), and their verdicts and error messages to those of
- * a validator compiled at run time, on every such object of every stack and on broken copies.
+ * without `npm run crd-validators` fails here), and their verdicts and errors to those of the
+ * UNSPLIT schema compiled at run time, on every such object of every stack, on broken copies and
+ * on objects broken deep inside EnvoyProxy's pod and container specs. The modules are compiled
+ * from a split schema (every object subschema its own function, so V8 compiles only what an object
+ * reaches); only the errors' schemaPath may differ, and nothing the render prints reads it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
-import { AJV_OPTIONS, allValidatorSources, crdJsonSchema } from "../../scripts/crd-validators";
+import {
+  AJV_OPTIONS,
+  allValidatorSources,
+  crdJsonSchema,
+  splitSchema,
+} from "../../scripts/crd-validators";
 import type { KubernetesObject } from "../../scripts/manifests";
 import { kubernetesObjects } from "../../scripts/manifests";
 import {
@@ -22,15 +30,29 @@ import { STACKS, renderStack } from "../harness";
 
 type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null };
 
-/** Verdict and errors of a validator, as plain data. */
+type AjvError = { schemaPath?: string; params?: { additionalProperty?: unknown } };
+
+/**
+ * Verdict and errors of a validator, as plain data: each error as scripts/validate.ts reads it
+ * (instancePath, message, keyword, params.additionalProperty) and everything else Ajv reports
+ * except schemaPath, which names the $defs entry in a split validator.
+ */
 function verdict(validate: Validate, data: unknown): { valid: boolean; errors: unknown } {
   const valid = validate(data);
-  return { valid, errors: structuredClone(validate.errors ?? null) };
+  const errors = (validate.errors as AjvError[] | null | undefined)?.map((e) => {
+    const rest: AjvError = structuredClone(e);
+    delete rest.schemaPath;
+    return { ...rest, additionalProperty: e.params?.additionalProperty };
+  });
+  return { valid, errors: errors ?? null };
 }
 
+/** The reference: the vendored schema as it is, unsplit, compiled by Ajv at run time. */
 function runtimeValidator(o: KubernetesObject): Validate {
   const schema = crdJsonSchema(o.apiVersion, o.kind);
   if (!schema) throw new Error(`no vendored schema for ${o.apiVersion} ${o.kind}`);
+  // Guard: the reference must stay the unsplit schema, or the comparison proves nothing.
+  expect(JSON.stringify(schema)).not.toMatch(/"\$ref"|"\$defs"/);
   return new Ajv(AJV_OPTIONS).compile(schema) as Validate;
 }
 
@@ -51,6 +73,145 @@ function brokenCopies(o: KubernetesObject): unknown[] {
     { ...o, spec: 42 },
     { ...o, spec: { ...spec, notAField: { nested: [1] } }, extra: "x" },
   ];
+}
+
+const ENVOY_PROXY = { apiVersion: "gateway.envoyproxy.io/v1alpha1", kind: "EnvoyProxy" };
+
+/** A copy of `o` with `value` set at `path` (objects created on the way). */
+function withValue(o: unknown, path: string[], value: unknown): unknown {
+  const copy = structuredClone(o) as Record<string, unknown>;
+  let node = copy;
+  for (const key of path.slice(0, -1)) {
+    if (!node[key] || typeof node[key] !== "object") node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+  return copy;
+}
+
+const DEPLOYMENT = ["spec", "provider", "kubernetes", "envoyDeployment"];
+const POD = [...DEPLOYMENT, "pod"];
+const CONTAINER = [...DEPLOYMENT, "container"];
+const NODE_TERMS = [
+  ...POD,
+  "affinity",
+  "nodeAffinity",
+  "requiredDuringSchedulingIgnoredDuringExecution",
+  "nodeSelectorTerms",
+];
+
+/**
+ * EnvoyProxy objects broken (and some not) deep inside, where the split validator runs hoisted
+ * functions several $refs down: each entry is [what, path, value, valid?].
+ */
+const DEEP_CASES: [string, string[], unknown, boolean][] = [
+  [
+    "unknown field in a pod volume",
+    [...POD, "volumes"],
+    [{ name: "v", emptyDir: { sizeLimt: "1Gi" } }],
+    false,
+  ],
+  [
+    "unknown field in the container's capabilities",
+    [...CONTAINER, "securityContext", "capabilities", "dropp"],
+    ["ALL"],
+    false,
+  ],
+  ["unknown field in the pod security context", [...POD, "securityContext", "runAsUsr"], 1, false],
+  [
+    "wrong type in the container's securityContext",
+    [...CONTAINER, "securityContext", "runAsUser"],
+    "root",
+    false,
+  ],
+  [
+    "wrong type in a node selector term",
+    NODE_TERMS,
+    [{ matchExpressions: [{ key: "k", operator: "In", values: "a" }] }],
+    false,
+  ],
+  [
+    "missing required operator in a node selector term",
+    NODE_TERMS,
+    [{ matchExpressions: [{ key: "k" }] }],
+    false,
+  ],
+  ["missing required nodeSelectorTerms", [...NODE_TERMS.slice(0, -1)], {}, false],
+  [
+    "int-or-string maxSurge as a string",
+    [...DEPLOYMENT, "strategy", "rollingUpdate", "maxSurge"],
+    "25%",
+    true,
+  ],
+  [
+    "int-or-string maxSurge as an integer",
+    [...DEPLOYMENT, "strategy", "rollingUpdate", "maxSurge"],
+    1,
+    true,
+  ],
+  [
+    "int-or-string maxSurge as a fraction",
+    [...DEPLOYMENT, "strategy", "rollingUpdate", "maxSurge"],
+    1.5,
+    false,
+  ],
+  [
+    "int-or-string maxSurge as a boolean",
+    [...DEPLOYMENT, "strategy", "rollingUpdate", "maxSurge"],
+    true,
+    false,
+  ],
+  ["int-or-string quantity as an integer", [...CONTAINER, "resources", "limits", "cpu"], 2, true],
+  [
+    "int-or-string quantity not a quantity",
+    [...CONTAINER, "resources", "limits", "cpu"],
+    "two",
+    false,
+  ],
+  [
+    "int-or-string quantity an object",
+    [...CONTAINER, "resources", "limits", "cpu"],
+    { n: 2 },
+    false,
+  ],
+  [
+    "array of objects with bad items (tolerations)",
+    [...POD, "tolerations"],
+    [{ key: "a", operator: "Exists" }, { effect: 1, bogus: true }, "NoSchedule"],
+    false,
+  ],
+  [
+    "array of objects with bad items (volumeMounts)",
+    [...CONTAINER, "volumeMounts"],
+    [{ name: 1 }, { mountPath: "/x" }],
+    false,
+  ],
+  [
+    "unknown field in an init container",
+    [...DEPLOYMENT, "initContainers"],
+    [{ name: "init", image: "x", imagePullPolcy: "Always" }],
+    false,
+  ],
+  [
+    "unknown field in the Service spec",
+    ["spec", "provider", "kubernetes", "envoyService", "loadBalancerClas"],
+    "x",
+    false,
+  ],
+];
+
+/** An EnvoyProxy broken each DEEP_CASES way, and then every bad way at once. */
+function deepCases(base: unknown): [string, unknown, boolean][] {
+  const each = DEEP_CASES.map(([what, path, value, valid]): [string, unknown, boolean] => [
+    what,
+    withValue(base, path, value),
+    valid,
+  ]);
+  const all = DEEP_CASES.filter(([, , , valid]) => !valid).reduce(
+    (o, [, path, value]) => withValue(o, path, value),
+    base,
+  );
+  return [...each, ["every deep break at once", all, false]];
 }
 
 describe("precompiled CRD validators", () => {
@@ -90,6 +251,53 @@ describe("precompiled CRD validators", () => {
       }
     },
   );
+
+  it("agree with the unsplit validator on EnvoyProxy objects broken deep inside", async () => {
+    const [production] = kubernetesObjects(await renderStack("production")).filter(
+      (o) => o.kind === ENVOY_PROXY.kind,
+    );
+    const minimal: KubernetesObject = {
+      ...ENVOY_PROXY,
+      metadata: { name: "p" },
+      spec: { provider: { type: "Kubernetes" } },
+    };
+    const reference = runtimeValidator(production);
+    const precompiled = precompiledValidator(production);
+    for (const base of [production, minimal])
+      for (const [what, broken, valid] of deepCases(base)) {
+        const fast = verdict(precompiled, broken);
+        expect(fast.valid, what).toBe(valid);
+        expect(fast, what).toEqual(verdict(reference, broken));
+      }
+  });
+
+  it("split EnvoyProxy: a function per object subschema; a changed def is caught", async () => {
+    const schema = crdJsonSchema(ENVOY_PROXY.apiVersion, ENVOY_PROXY.kind)!;
+    const split = splitSchema(schema);
+    const defs = split.$defs as Record<string, Record<string, unknown>>;
+    expect(Object.keys(defs).length).toBeGreaterThan(100);
+    const file = validatorModulePath(ENVOY_PROXY.apiVersion, ENVOY_PROXY.kind)!;
+    // One function per def plus the root: none inlined (inlineRefs: false).
+    const functions = fs.readFileSync(file, "utf8").match(/function validate\d+\(/g) ?? [];
+    expect(functions.length).toBe(Object.keys(defs).length + 1);
+
+    // The comparison above can fail: a split that loses one def's additionalProperties: false
+    // (the emptyDir one) gives a different verdict on the planted bad volume.
+    const sabotaged = structuredClone(split);
+    const emptyDir = Object.values(sabotaged.$defs as Record<string, Record<string, unknown>>).find(
+      (d) => Object.keys(d.properties as object).join() === "medium,sizeLimit",
+    );
+    expect(emptyDir?.additionalProperties).toBe(false);
+    delete emptyDir!.additionalProperties;
+    const broken = new Ajv({ ...AJV_OPTIONS, inlineRefs: false }).compile(sabotaged) as Validate;
+    const [production] = kubernetesObjects(await renderStack("production")).filter(
+      (o) => o.kind === ENVOY_PROXY.kind,
+    );
+    const reference = runtimeValidator(production);
+    const [, volume] = deepCases(production)[0];
+    expect(verdict(broken, volume)).not.toEqual(verdict(reference, volume));
+    expect(verdict(broken, volume).valid).toBe(true);
+  });
 
   it("reject an unknown field through validateObjects, naming the field", async () => {
     const envoyProxy: KubernetesObject = {
