@@ -97,9 +97,9 @@ export const SPLIT_MIN_CHARS = 0;
  * The same schema with every object subschema (one with `properties`) below the root whose JSON
  * is at least SPLIT_MIN_CHARS long (by default: every one) moved into `$defs` and referenced by
  * `$ref`; equal subschemas share one def. Compiled with `inlineRefs: false`, each def becomes
- * its own function, so V8 parses and compiles lazily only those an object reaches. Only where the code lives changes:
- * a `$ref` to a def validates the data exactly as the def inline would (the replaced node is
- * the whole subschema, with no sibling keywords), and errors keep their instancePath, keyword,
+ * its own function, so V8 parses and compiles lazily only those an object reaches. Only where
+ * the code lives changes: a `$ref` validates the data exactly as the subschema inline did (the
+ * whole node is replaced, no sibling keywords), and errors keep their instancePath, keyword,
  * message and params; only schemaPath names the def.
  */
 export function splitSchema(schema: Schema, minChars = SPLIT_MIN_CHARS): Schema {
