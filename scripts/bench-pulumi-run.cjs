@@ -17,8 +17,6 @@
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const { parse } = require("yaml");
-
 const ROOT = path.resolve(__dirname, "..");
 const stack = process.argv[2];
 if (!stack) {
@@ -27,14 +25,19 @@ if (!stack) {
 }
 
 // What the language host passes as PULUMI_CONFIG: the stack's config (secure values are absent
-// offline) with objects as JSON text.
-const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) || {};
-const config = {};
-for (const [key, value] of Object.entries(doc.config || {})) {
-  if (value && typeof value === "object" && "secure" in value) continue;
-  config[key] = typeof value === "string" ? value : JSON.stringify(value);
+// offline) with objects as JSON text. The language host computes it in Go, before Node starts, so
+// the bench computes it too (`languageHostConfig` in scripts/bench.ts) and passes it in; run alone,
+// this file computes it.
+if (!process.env.PULUMI_CONFIG) {
+  const { parse } = require("yaml");
+  const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) || {};
+  const config = {};
+  for (const [key, value] of Object.entries(doc.config || {})) {
+    if (value && typeof value === "object" && "secure" in value) continue;
+    config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  process.env.PULUMI_CONFIG = JSON.stringify(config);
 }
-process.env.PULUMI_CONFIG = JSON.stringify(config);
 process.env.PULUMI_NODEJS_PROJECT = "octollm";
 process.env.PULUMI_NODEJS_STACK = stack;
 process.env.PULUMI_NODEJS_DRY_RUN = "true";

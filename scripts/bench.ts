@@ -195,7 +195,10 @@ export function programCommand(
 ): Command {
   if (options.nodeargs && /["'\\]/.test(options.nodeargs))
     throw new Error("bench: quoted nodeargs are not supported; keep them plain words");
-  const env: Record<string, string> = { ...extraEnv };
+  const env: Record<string, string> = {
+    PULUMI_CONFIG: languageHostConfig("production"),
+    ...extraEnv,
+  };
   if (options.typescript) env.PULUMI_NODEJS_TYPESCRIPT = "true";
   if (options.tsconfig) env.PULUMI_NODEJS_TSCONFIG_PATH = options.tsconfig;
   return {
@@ -208,6 +211,23 @@ export function programCommand(
     ],
     env,
   };
+}
+
+/**
+ * PULUMI_CONFIG as the Node.js language host passes it (computed in Go before Node starts): the
+ * stack file's config, objects as JSON text, secure values absent offline.
+ */
+export function languageHostConfig(stack: string, root = REPO_ROOT): string {
+  const doc = (parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) ??
+    {}) as {
+    config?: Record<string, unknown>;
+  };
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    if (value && typeof value === "object" && "secure" in value) continue;
+    config[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return JSON.stringify(config);
 }
 
 function describeOptions(o: NodeRuntimeOptions): string {

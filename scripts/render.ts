@@ -15,6 +15,8 @@
  * object fails its schema; 2 usage error, unknown stack, unreadable stack file or invalid
  * configuration, one problem per line; 3 internal error (a bug).
  */
+// First, so that the validation thread boots while the rest loads (scripts/validation-thread.ts).
+import { validationThread } from "./validation-thread";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError, parsePlatformConfig } from "../components/config";
@@ -49,7 +51,7 @@ import {
 } from "./offline";
 import type { ValidationResult } from "./validate";
 import { validateObjects } from "./validate";
-import { ValidationWorker } from "./validation-worker";
+import type { ValidationWorker } from "./validation-worker";
 
 export interface StackReport {
   stack: string;
@@ -374,7 +376,7 @@ export function inputProblem(stack: string, error: unknown): string | undefined 
 export async function runCli(
   argv: string[],
   io: Io = PROCESS_IO,
-  startValidation?: () => ValidationWorker,
+  startValidation?: () => ValidationWorker | undefined,
 ): Promise<number> {
   let cli: Cli;
   try {
@@ -429,15 +431,7 @@ function exitAfterFlush(code: number): void {
 }
 
 if (require.main === module) {
-  // The loader that runs this file (--require ./scripts/register.cjs) hands its transpiled batch
-  // to the validation thread.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loader = require("./register.cjs") as { transpiledForWorkers(): Record<string, unknown> };
-  runCli(
-    process.argv.slice(2),
-    PROCESS_IO,
-    () => new ValidationWorker(loader.transpiledForWorkers()),
-  ).then(
+  runCli(process.argv.slice(2), PROCESS_IO, () => validationThread).then(
     (code) => exitAfterFlush(code),
     (error: unknown) => {
       process.stderr.write(

@@ -78,6 +78,9 @@ export class ValidationWorker {
 
 if (!isMainThread && (workerData as Record<string, unknown> | null)?.[ROLE] && parentPort) {
   const port = parentPort;
+  // What every kind's model loads (the ESM loader, the models' base and validator runtime,
+  // ObjectMeta), before the first kind is named; every stack creates Namespaces.
+  void warm({ apiVersion: "v1", kind: "Namespace", metadata: {} });
   port.on("message", (request: Request) => {
     if ("warm" in request) {
       const { apiVersion, kind } = request.warm;
