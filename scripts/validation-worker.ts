@@ -66,10 +66,6 @@ export class ValidationWorker {
     }) as Promise<ValidationResult>;
   }
 
-  close(): Promise<number> {
-    return this.worker.terminate();
-  }
-
   private failAll(error: string): void {
     for (const [id, settle] of this.pending) settle({ id, error });
     this.pending.clear();
