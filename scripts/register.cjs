@@ -25,6 +25,8 @@
  *   NODE_OPTIONS=--enable-source-maps npm run render -- <stack>
  */
 "use strict";
+// Before anything loads the Pulumi SDK: defer what it loads and never uses here (see the file).
+require("./sdk-startup.cjs");
 const fs = require("node:fs");
 const path = require("node:path");
 const Module = require("node:module");

@@ -46,7 +46,7 @@ function rootWithBrokenFile(): { register: string; broken: string } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-loader-root-"));
   fs.mkdirSync(path.join(root, "scripts"));
   fs.mkdirSync(path.join(root, "components"));
-  for (const file of ["register.cjs", "transpile.cjs"])
+  for (const file of ["register.cjs", "sdk-startup.cjs", "transpile.cjs"])
     fs.copyFileSync(path.join(REPO_ROOT, "scripts", file), path.join(root, "scripts", file));
   fs.copyFileSync(path.join(REPO_ROOT, "tsconfig.json"), path.join(root, "tsconfig.json"));
   fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(root, "node_modules"));

@@ -1,0 +1,90 @@
+/**
+ * scripts/sdk-startup.cjs (preloaded by scripts/register.cjs): the Pulumi SDK's closure
+ * serializer and the stack traces nothing reads are made lazy. Nothing the SDK computes may
+ * change: the same serialized function, the same code paths, every other trace as before, and
+ * PULUMI_DEBUG_PROMISE_LEAKS still records where each promise came from (issue 12).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../../scripts/offline";
+
+interface SdkStartup {
+  DEFERRED_FROM_RUNTIME_INDEX: Record<string, string[]>;
+  UNRECORDED_TRACE: string;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const startup = require("../../scripts/sdk-startup.cjs") as SdkStartup;
+const { DEFERRED_FROM_RUNTIME_INDEX, UNRECORDED_TRACE } = startup;
+
+const SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+const PROBE = path.join(REPO_ROOT, "test", "fixtures", "sdk-probe.cjs");
+const REGISTER = path.join(REPO_ROOT, "scripts", "register.cjs");
+
+interface Probe {
+  loadedAtStart: { typescript: boolean; arborist: boolean };
+  loadedAtEnd: { typescript: boolean; arborist: boolean };
+  serialized: { text: string; exportName: string };
+  codePaths: string[];
+  promiseTrace: string;
+  errorTrace: string[];
+}
+
+function probe(preload: boolean, env: Record<string, string> = {}): Probe {
+  const environment: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!("PULUMI_DEBUG_PROMISE_LEAKS" in env)) delete environment.PULUMI_DEBUG_PROMISE_LEAKS;
+  const result = spawnSync(process.execPath, [...(preload ? ["--require", REGISTER] : []), PROBE], {
+    cwd: REPO_ROOT,
+    encoding: "utf8",
+    env: environment,
+  });
+  expect(result.stderr).toBe("");
+  return JSON.parse(result.stdout) as Probe;
+}
+
+describe("the Pulumi SDK's start, made lazy", () => {
+  it("stands in for exactly what runtime/index.js reads of the deferred modules", () => {
+    const source = fs.readFileSync(path.join(SDK_DIR, "runtime", "index.js"), "utf8");
+    for (const [request, names] of Object.entries(DEFERRED_FROM_RUNTIME_INDEX)) {
+      // `var serializeClosure_1 = require("./closure/serializeClosure");` then `serializeClosure_1.x`
+      const binding = new RegExp(
+        `var (\\w+) = require\\("${request.replace(/[./]/g, "\\$&")}"\\);`,
+      ).exec(source)?.[1];
+      expect(binding, `runtime/index.js no longer requires ${request}`).toBeDefined();
+      const read = [...source.matchAll(new RegExp(`\\b${binding}\\.(\\w+)`, "g"))].map((m) => m[1]);
+      expect(new Set(read), request).toEqual(new Set(names));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const real = require(path.join(SDK_DIR, "runtime", `${request}.js`)) as Record<
+        string,
+        unknown
+      >;
+      for (const name of names) expect(typeof real[name], `${request} ${name}`).toBe("function");
+    }
+  });
+
+  it("loads TypeScript and Arborist only when a function is serialized, with the same result", () => {
+    const eager = probe(false);
+    const lazy = probe(true);
+    expect(eager.loadedAtStart).toEqual({ typescript: true, arborist: true });
+    expect(lazy.loadedAtStart).toEqual({ typescript: false, arborist: false });
+    expect(lazy.loadedAtEnd).toEqual({ typescript: true, arborist: true });
+    expect(lazy.serialized.text).toContain("40 + 2");
+    expect(lazy.serialized).toEqual(eager.serialized);
+    expect(lazy.codePaths).toContain(path.join("node_modules", "yaml"));
+    expect(lazy.codePaths).toEqual(eager.codePaths);
+  }, 60_000);
+
+  it("skips only the promise traces nothing reads; PULUMI_DEBUG_PROMISE_LEAKS records them", () => {
+    const eager = probe(false);
+    const lazy = probe(true);
+    const debugging = probe(true, { PULUMI_DEBUG_PROMISE_LEAKS: "1" });
+    // source-map-support (installed as cmd/run installs it) maps the SDK's frames to its sources.
+    expect(eager.promiseTrace).toMatch(
+      /^Error: \n {4}at debuggablePromise \(.*debuggable\.ts:\d+:\d+\)/,
+    );
+    expect(lazy.promiseTrace).toBe(UNRECORDED_TRACE);
+    expect(debugging.promiseTrace).toBe(eager.promiseTrace);
+    for (const run of [lazy, debugging]) expect(run.errorTrace).toEqual(eager.errorTrace);
+  }, 60_000);
+});
