@@ -26,7 +26,7 @@
  */
 "use strict";
 // Before anything loads the Pulumi SDK: defer what it loads and never uses here (see the file).
-require("./sdk-startup.cjs");
+const { skipUnreadPromiseTraces } = require("./sdk-startup.cjs");
 const fs = require("node:fs");
 const path = require("node:path");
 const Module = require("node:module");
@@ -93,10 +93,16 @@ function startBatch() {
 
 function registerHook() {
   let esbuild;
+  let firstFile = true;
   const loadJavaScript = Module._extensions[".js"];
   Module._extensions[".ts"] = function loadTypeScript(module, filename) {
     // As esbuild-register (pirates' ignoreNodeModules): TypeScript shipped in a package is not ours.
     if (filename.split(path.sep).includes("node_modules")) return loadJavaScript(module, filename);
+    if (firstFile) {
+      // Under cmd/run and run-policy-pack the runtime has installed source-map-support by now.
+      firstFile = false;
+      skipUnreadPromiseTraces();
+    }
     let code = waitForBatch()?.[filename];
     if (code !== undefined) stats.batched++;
     else {

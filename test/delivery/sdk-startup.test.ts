@@ -6,17 +6,18 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../scripts/offline";
 
 interface SdkStartup {
-  DEFERRED_FROM_RUNTIME_INDEX: Record<string, string[]>;
+  DEFERRED: Record<string, string[]>;
   UNRECORDED_TRACE: string;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const startup = require("../../scripts/sdk-startup.cjs") as SdkStartup;
-const { DEFERRED_FROM_RUNTIME_INDEX, UNRECORDED_TRACE } = startup;
+const { DEFERRED, UNRECORDED_TRACE } = startup;
 
 const SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 const PROBE = path.join(REPO_ROOT, "test", "fixtures", "sdk-probe.cjs");
@@ -46,8 +47,9 @@ function probe(preload: boolean, env: Record<string, string> = {}): Probe {
 describe("the Pulumi SDK's start, made lazy", () => {
   it("stands in for exactly what runtime/index.js reads of the deferred modules", () => {
     const source = fs.readFileSync(path.join(SDK_DIR, "runtime", "index.js"), "utf8");
-    for (const [request, names] of Object.entries(DEFERRED_FROM_RUNTIME_INDEX)) {
+    for (const [file, names] of Object.entries(DEFERRED)) {
       // `var serializeClosure_1 = require("./closure/serializeClosure");` then `serializeClosure_1.x`
+      const request = `./${path.posix.relative("runtime", file).replace(/\.js$/, "")}`;
       const binding = new RegExp(
         `var (\\w+) = require\\("${request.replace(/[./]/g, "\\$&")}"\\);`,
       ).exec(source)?.[1];
@@ -55,12 +57,26 @@ describe("the Pulumi SDK's start, made lazy", () => {
       const read = [...source.matchAll(new RegExp(`\\b${binding}\\.(\\w+)`, "g"))].map((m) => m[1]);
       expect(new Set(read), request).toEqual(new Set(names));
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const real = require(path.join(SDK_DIR, "runtime", `${request}.js`)) as Record<
-        string,
-        unknown
-      >;
-      for (const name of names) expect(typeof real[name], `${request} ${name}`).toBe("function");
+      const real = require(path.join(SDK_DIR, file)) as Record<string, unknown>;
+      for (const name of names) expect(typeof real[name], `${file} ${name}`).toBe("function");
     }
+  });
+
+  it("puts no frame of ours between node_modules code and Node's require", () => {
+    // Node decides whether a deprecated builtin was required from node_modules by the first
+    // frame outside Node: Ajv's idn-hostname format (loaded by schema validation) requires
+    // `punycode`.
+    const run = (preload: string[], code: string) =>
+      spawnSync(process.execPath, [...preload, "-e", code], { cwd: REPO_ROOT, encoding: "utf8" });
+    const requireIt = "require('ajv-formats-draft2019/formats/idn-hostname.js')";
+    expect(run(["--require", REGISTER], requireIt).stderr).toBe("");
+    // What a require hook of ours would do (the first version of scripts/sdk-startup.cjs did).
+    const hook = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "octollm-hook-")), "hook.cjs");
+    fs.writeFileSync(
+      hook,
+      "const M = require('module'); const load = M._load; M._load = function () { return load.apply(this, arguments); };\n",
+    );
+    expect(run(["--require", hook], requireIt).stderr).toContain("DEP0040");
   });
 
   it("loads TypeScript and Arborist only when a function is serialized, with the same result", () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { kubernetesObjects, toYaml } from "../../scripts/manifests";
 import { redactSecrets } from "../../scripts/offline";
 import { validateObjects } from "../../scripts/validate";
-import { STACKS, renderStack } from "../harness";
+import { KINDS_THE_STACKS_RENDER } from "../../scripts/validation-worker";
+import { STACKS, listStacks, renderStack } from "../harness";
 
 /** Kinds whose operators publish no schema package; their fields are checked by their tier's tests. */
 const UNMODELLED_ALLOWED = new Set(["velero.io/v1 Schedule", "velero.io/v1 BackupStorageLocation"]);
@@ -38,6 +39,18 @@ describe.each(STACKS)("rendered %s stack", (stack) => {
     expect(everything).not.toContain("BEGIN PRIVATE KEY");
     expect(everything).not.toContain("sk-live-0123456789abcdef");
     expect(everything).not.toContain("s3cr3t");
+  });
+});
+
+describe("the validation thread's list of kinds to load before the program names them", () => {
+  it("is exactly the kinds the stack files render", async () => {
+    const rendered = new Set<string>();
+    for (const stack of listStacks())
+      for (const o of kubernetesObjects(await renderStack(stack)))
+        rendered.add(`${o.apiVersion} ${o.kind}`);
+    const listed = KINDS_THE_STACKS_RENDER.map(([apiVersion, kind]) => `${apiVersion} ${kind}`);
+    expect(listed).toHaveLength(new Set(listed).size);
+    expect(new Set(listed)).toEqual(rendered);
   });
 });
 
