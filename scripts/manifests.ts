@@ -2,7 +2,6 @@
  * Turns a captured stack run into what the cluster would receive: Kubernetes objects (one per
  * document, secrets redacted) and the Helm charts the stack installs (not expandable offline).
  */
-import { stringify } from "yaml";
 import type { RegisteredResource, StackRun } from "./offline";
 import { REDACTED } from "./offline";
 
@@ -34,7 +33,7 @@ const NOT_OBJECTS = new Set([
   "kubernetes:helm.sh/v3:Chart",
 ]);
 
-export function isKubernetesObject(r: RegisteredResource): boolean {
+export function isKubernetesObject(r: Pick<RegisteredResource, "type" | "custom">): boolean {
   return r.custom && r.type.startsWith("kubernetes:") && !NOT_OBJECTS.has(r.type);
 }
 
@@ -53,7 +52,7 @@ function redactSecretPayload(obj: KubernetesObject): KubernetesObject {
   return out;
 }
 
-export function toKubernetesObject(r: RegisteredResource): KubernetesObject {
+export function toKubernetesObject(r: Pick<RegisteredResource, "inputs">): KubernetesObject {
   const { apiVersion, kind, metadata, ...rest } = r.inputs as KubernetesObject;
   return redactSecretPayload({ apiVersion, kind, metadata: metadata ?? {}, ...rest });
 }
@@ -84,9 +83,8 @@ export function helmCharts(run: StackRun): HelmChartRelease[] {
     });
 }
 
-export function toYaml(objects: KubernetesObject[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0, sortMapEntries: false })).join("---\n");
-}
+// Kept apart so the render's validation thread can write YAML without loading the Pulumi SDK.
+export { toYaml } from "./manifest-yaml";
 
 export function countByKind(objects: KubernetesObject[]): Record<string, number> {
   const counts: Record<string, number> = {};

@@ -274,8 +274,11 @@ export interface RunOptions {
    * --secret` would), e.g. `octollm:operators` when a `secure:` leaf sits inside it.
    */
   secretKeys?: string[];
-  /** Told of each resource as the program registers it (the render warms its validators). */
-  onResource?: (type: string, inputs: Record<string, unknown>) => void;
+  /**
+   * Told of each resource as the program registers it, with the inputs the run will report
+   * (secrets redacted): the render's validation thread takes each Kubernetes object from here.
+   */
+  onResource?: (resource: Pick<RegisteredResource, "type" | "custom" | "inputs">) => void;
 }
 
 export function runStack(stack: string, options: RunOptions = {}): Promise<StackRun> {
@@ -303,7 +306,11 @@ async function runStackNow(stack: string, options: RunOptions): Promise<StackRun
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        options.onResource?.(args.type, args.inputs as Record<string, unknown>);
+        options.onResource?.({
+          type: args.type,
+          custom: args.custom ?? false,
+          inputs: redactSecrets(args.inputs) as Record<string, unknown>,
+        });
         captured.push({
           provider: args.provider,
           type: args.type,

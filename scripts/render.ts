@@ -36,8 +36,10 @@ import type { HelmChartRelease } from "./manifests";
 import {
   countByKind,
   helmCharts,
+  isKubernetesObject,
   kubernetesObjects,
   sharedClusterCollisions,
+  toKubernetesObject,
   toYaml,
 } from "./manifests";
 import type { StackRun } from "./offline";
@@ -51,7 +53,7 @@ import {
 } from "./offline";
 import type { ValidationResult } from "./validate";
 import { validateObjects } from "./validate";
-import type { ValidationWorker } from "./validation-worker";
+import type { Manifests, ValidationWorker } from "./validation-worker";
 
 export interface StackReport {
   stack: string;
@@ -73,8 +75,8 @@ export interface RenderOptions {
   /** directory holding the Pulumi.<stack>.yaml files; the repository by default */
   root?: string;
   /**
-   * Validate on this thread instead of the calling one (the CLI: scripts/validation-worker.ts);
-   * same function, same result, off the critical path.
+   * Validate and write YAML on this thread instead of the calling one (the CLI:
+   * scripts/validation-worker.ts); same functions, same result, off the critical path.
    */
   validation?: ValidationWorker;
 }
@@ -87,14 +89,19 @@ export async function renderStackReport(
   options: RenderOptions,
 ): Promise<{ report: StackReport; yaml: string; run: StackRun }> {
   const started = performance.now();
-  const validation = options.validation;
+  const stream = options.validation?.stream();
   const run = await runStack(stack, {
     root: options.root,
-    onResource: validation && ((_type, inputs) => validation.warm(inputs.apiVersion, inputs.kind)),
+    onResource:
+      stream &&
+      ((resource) => {
+        if (isKubernetesObject(resource)) stream.add(toKubernetesObject(resource));
+      }),
   });
   const objects = kubernetesObjects(run);
-  const validated = validation ? validation.validate(objects) : validateObjects(objects);
-  const yaml = toYaml(objects);
+  const manifests: Promise<Manifests> = stream
+    ? stream.finish(objects.length)
+    : validateObjects(objects).then((schema) => ({ schema, yaml: toYaml(objects) }));
   const environment = String(run.outputs.environment);
   const policyConfig = loadPolicyConfig(stack, environment);
   // The node facts live in the stack file; the pack under `pulumi preview` reads them from its
@@ -111,7 +118,7 @@ export async function renderStackReport(
     run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs })),
     policyConfig,
   );
-  const schema = await validated;
+  const { schema, yaml } = await manifests;
   const report: StackReport = {
     stack,
     environment: run.outputs.environment,

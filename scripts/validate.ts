@@ -169,25 +169,38 @@ export async function validateObjects(
   objects: KubernetesObject[],
   lookup: (object: KubernetesObject) => Promise<ModelClass | undefined> = modelOf,
 ): Promise<ValidationResult> {
+  // Load every kind's model at once (the imports overlap), then validate.
+  await Promise.all(objects.map(lookup));
+  return collectVerdicts(await Promise.all(objects.map((o) => verdictOf(o, lookup))));
+}
+
+/** One object's outcome; `collectVerdicts` turns a render's, in order, into its result. */
+export type Verdict = { valid: true } | { unmodelled: string } | { error: ValidationError };
+type ValidationError = ValidationResult["errors"][number];
+
+export async function verdictOf(
+  object: KubernetesObject,
+  lookup: (object: KubernetesObject) => Promise<ModelClass | undefined> = modelOf,
+): Promise<Verdict> {
+  const Model = await lookup(object);
+  if (!Model) return { unmodelled: `${object.apiVersion} ${object.kind}` };
+  try {
+    new Model(object).validate();
+    return { valid: true };
+  } catch (error) {
+    return {
+      error: { object: describeObject(object), message: String((error as Error).message ?? error) },
+    };
+  }
+}
+
+export function collectVerdicts(verdicts: Verdict[]): ValidationResult {
   const result: ValidationResult = { validated: 0, unmodelled: [], errors: [] };
   const unmodelled = new Set<string>();
-  // Load every kind's model at once (the imports overlap), then validate in order.
-  await Promise.all(objects.map(lookup));
-  for (const object of objects) {
-    const Model = await lookup(object);
-    if (!Model) {
-      unmodelled.add(`${object.apiVersion} ${object.kind}`);
-      continue;
-    }
-    try {
-      new Model(object).validate();
-      result.validated++;
-    } catch (error) {
-      result.errors.push({
-        object: describeObject(object),
-        message: String((error as Error).message ?? error),
-      });
-    }
+  for (const verdict of verdicts) {
+    if ("valid" in verdict) result.validated++;
+    else if ("unmodelled" in verdict) unmodelled.add(verdict.unmodelled);
+    else result.errors.push(verdict.error);
   }
   result.unmodelled = [...unmodelled].sort();
   return result;

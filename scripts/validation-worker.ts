@@ -1,26 +1,38 @@
 /**
- * Schema validation on a second thread, so that the render's critical path is the program alone.
+ * Schema validation and YAML on a second thread, so that the render's critical path is the
+ * program and the policies alone.
  *
- * Validating production's objects costs about as much as running the program, and nearly all of
- * it is loading and compiling: each kind's model modules (kubernetes-models, ESM) and the
- * precompiled Envoy Gateway validators, which V8 compiles on their first call. None of that needs
- * the objects, only their kinds, and the kinds are known as the program registers resources. So
- * the render starts this thread before the program runs, tells it each kind as the mocks see it
- * (`warm`), and the thread loads and compiles that kind's model while the program goes on; when
- * the objects are complete it validates them with scripts/validate.ts's `validateObjects`, the
- * same function the serial path calls, while the main thread writes YAML and evaluates policies.
- * test/stacks/render-cli.test.ts holds the CLI's output (this path) to the in-process render's
- * (serial), byte for byte.
+ * Validating production's objects costs about as much as running the program, nearly all of it
+ * loading and compiling each kind's model modules (kubernetes-models, ESM) and the precompiled
+ * Envoy Gateway validators, which V8 compiles on their first call; writing their YAML costs more
+ * than evaluating the policies. Neither needs the whole stack, only each object, and each object
+ * is final when the program registers it. So the render starts this thread before the program
+ * runs; the thread loads the models of every kind the stacks render while the program loads and
+ * runs; the render hands it each Kubernetes object as the mocks see it (`ManifestStream.add`:
+ * the same `toKubernetesObject` of the same inputs the render later reports), and the thread
+ * validates it (scripts/validate.ts's `verdictOf`, which the serial `validateObjects` uses too)
+ * and writes its YAML document (scripts/manifest-yaml.ts's `objectYaml`, as `toYaml`). When the run
+ * ends, `finish` collects both in registration order while the main thread evaluates the
+ * policies. test/stacks/render-cli.test.ts holds the CLI's output (this path) to the in-process
+ * render's (serial), byte for byte.
  */
 import * as path from "node:path";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { KubernetesObject } from "./manifests";
-import type { ValidationResult } from "./validate";
-import { modelOf, validateObjects } from "./validate";
+import { YAML_SEPARATOR, objectYaml } from "./manifest-yaml";
+import type { ValidationResult, Verdict } from "./validate";
+import { collectVerdicts, modelOf, verdictOf } from "./validate";
+
+/** What the thread returns for one stack: its schema result and its YAML (`toYaml`). */
+export interface Manifests {
+  schema: ValidationResult;
+  yaml: string;
+}
 
 type Request =
-  { warm: { apiVersion: string; kind: string } } | { validate: KubernetesObject[]; id: number };
-type Reply = { id: number; result: ValidationResult } | { id: number; error: string };
+  | { add: { stream: number; object: KubernetesObject } }
+  | { finish: { stream: number; count: number; id: number } };
+type Reply = { id: number; manifests: Manifests } | { id: number; error: string };
 
 const ROLE = "octollmValidationWorker";
 
@@ -28,8 +40,9 @@ const ROLE = "octollmValidationWorker";
 export class ValidationWorker {
   private readonly worker: Worker;
   private readonly pending = new Map<number, (reply: Reply) => void>();
-  private readonly warmed = new Set<string>();
   private nextId = 0;
+  private nextStream = 0;
+  private stopped: string | undefined;
 
   constructor(transpiled: Record<string, unknown>) {
     this.worker = new Worker(path.join(__dirname, "validation-worker.cjs"), {
@@ -40,44 +53,65 @@ export class ValidationWorker {
       this.pending.get(reply.id)?.(reply);
       this.pending.delete(reply.id);
     });
-    this.worker.on("error", (error) => this.failAll(String(error.stack ?? error)));
+    this.worker.on("error", (error) => this.stop(String(error.stack ?? error)));
+    this.worker.on("exit", (code) => this.stop(`the validation thread exited (code ${code})`));
     this.worker.unref();
   }
 
-  /** Load and compile the model of a kind now, before its objects arrive. */
-  warm(apiVersion: unknown, kind: unknown): void {
-    if (typeof apiVersion !== "string" || typeof kind !== "string") return;
-    const key = `${apiVersion} ${kind}`;
-    if (this.warmed.has(key)) return;
-    this.warmed.add(key);
-    this.worker.postMessage({ warm: { apiVersion, kind } } satisfies Request);
+  /** One stack's objects, handed over one by one as the program registers them. */
+  stream(): ManifestStream {
+    const stream = this.nextStream++;
+    let count = 0;
+    return {
+      add: (object) => {
+        count++;
+        this.worker.postMessage({ add: { stream, object } } satisfies Request);
+      },
+      finish: (objects) => {
+        if (objects !== count)
+          return Promise.reject(
+            new Error(`the validation thread got ${count} objects; the render has ${objects}`),
+          );
+        return this.request({ finish: { stream, count, id: this.nextId++ } });
+      },
+    };
   }
 
-  validate(objects: KubernetesObject[]): Promise<ValidationResult> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+  private request(request: Request & { finish: { id: number } }): Promise<Manifests> {
+    const { id } = request.finish;
+    if (this.stopped) return Promise.reject(new Error(this.stopped));
+    return new Promise<Manifests>((resolve, reject) => {
       this.pending.set(id, (reply) =>
-        "result" in reply ? resolve(reply.result) : reject(new Error(reply.error)),
+        "manifests" in reply ? resolve(reply.manifests) : reject(new Error(reply.error)),
       );
       this.worker.ref();
-      this.worker.postMessage({ validate: objects, id } satisfies Request);
+      this.worker.postMessage(request);
     }).finally(() => {
       if (this.pending.size === 0) this.worker.unref();
-    }) as Promise<ValidationResult>;
+    });
   }
 
-  private failAll(error: string): void {
+  /** The thread is gone: fail what waits on it and whatever asks later. */
+  private stop(error: string): void {
+    this.stopped ??= error;
     for (const [id, settle] of this.pending) settle({ id, error });
     this.pending.clear();
   }
+}
+
+export interface ManifestStream {
+  /** A Kubernetes object, final, in registration order. */
+  add(object: KubernetesObject): void;
+  /** Schema result and YAML of the objects added, once the render has `objects` of them. */
+  finish(objects: number): Promise<Manifests>;
 }
 
 /**
  * The kinds the stacks render, in the order production first registers them. The thread loads
  * their models as soon as it boots rather than when the program registers each kind's first
  * object: that comes about half a second later, and left the thread loading models after the
- * program had ended (README, "Fast previews"). Only a hint: a kind missing here is warmed when it
- * is registered, as before. test/stacks/schema.test.ts holds the list to what the stacks render.
+ * program had ended (README, "Fast previews"). Only a hint: a kind missing here is loaded when its
+ * first object arrives. test/stacks/schema.test.ts holds the list to what the stacks render.
  */
 export const KINDS_THE_STACKS_RENDER: readonly (readonly [apiVersion: string, kind: string])[] = [
   ["v1", "Namespace"],
@@ -118,26 +152,45 @@ export const KINDS_THE_STACKS_RENDER: readonly (readonly [apiVersion: string, ki
 if (!isMainThread && (workerData as Record<string, unknown> | null)?.[ROLE] && parentPort) {
   const port = parentPort;
   void warmInOrder(KINDS_THE_STACKS_RENDER);
+  interface Stream {
+    verdicts: Promise<Verdict>[];
+    documents: string[];
+    failure?: Error;
+  }
+  const streams = new Map<number, Stream>();
   port.on("message", (request: Request) => {
-    if ("warm" in request) {
-      const { apiVersion, kind } = request.warm;
-      void warm({ apiVersion, kind, metadata: {} });
+    if ("add" in request) {
+      const { stream, object } = request.add;
+      let objects = streams.get(stream);
+      if (!objects) streams.set(stream, (objects = { verdicts: [], documents: [] }));
+      objects.verdicts.push(verdictOf(object));
+      // A failure is reported by `finish`, which the main thread awaits; a throw here would not be.
+      try {
+        objects.documents.push(objectYaml(object));
+      } catch (error) {
+        objects.failure ??= error instanceof Error ? error : new Error(String(error));
+      }
       return;
     }
-    validateObjects(request.validate).then(
-      (result) => port.postMessage({ id: request.id, result } satisfies Reply),
-      (error: unknown) =>
-        port.postMessage({
-          id: request.id,
-          error: String((error as Error).stack ?? error),
-        } satisfies Reply),
-    );
+    const { stream, count, id } = request.finish;
+    const objects: Stream = streams.get(stream) ?? { verdicts: [], documents: [] };
+    streams.delete(stream);
+    void Promise.all(objects.verdicts)
+      .then((verdicts): Reply => {
+        if (objects.failure !== undefined) throw objects.failure;
+        if (verdicts.length !== count)
+          throw new Error(`the validation thread got ${verdicts.length} objects, not ${count}`);
+        const yaml = objects.documents.join(YAML_SEPARATOR);
+        return { id, manifests: { schema: collectVerdicts(verdicts), yaml } };
+      })
+      .catch((error: unknown): Reply => ({ id, error: String((error as Error).stack ?? error) }))
+      .then((reply) => port.postMessage(reply));
   });
 }
 
 /**
- * One kind after another: the first kinds registered are ready first, and a kind the program
- * names meanwhile (a `warm` message) is not held up behind the whole list.
+ * One kind after another: the first kinds registered are ready first, and an object that arrives
+ * meanwhile loads its own kind's model without waiting behind the whole list.
  */
 async function warmInOrder(kinds: readonly (readonly [string, string])[]): Promise<void> {
   for (const [apiVersion, kind] of kinds) await warm({ apiVersion, kind, metadata: {} });
