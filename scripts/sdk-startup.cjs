@@ -1,19 +1,22 @@
 /**
- * Two things the Pulumi Node.js SDK does on every start that our processes never use, made lazy.
- * Preloaded by scripts/register.cjs, so the program under `pulumi preview`/`up` (Pulumi.yaml
- * `nodeargs`) and the render get it. Nothing here changes what the SDK computes, only when
- * (README, "Fast previews").
+ * What the Pulumi SDKs do on every start that our processes never use, made lazy. Preloaded by
+ * scripts/register.cjs, so the program under `pulumi preview`/`up` (Pulumi.yaml `nodeargs`) and
+ * the render get it. Nothing here changes what the SDKs compute, only when (README, "Fast
+ * previews").
  *
- * 1. `@pulumi/pulumi/runtime/index.js` requires the closure serializer (`serializeFunction`,
- *    for dynamic providers and callback functions) and `computeCodePaths` at load. They load
- *    TypeScript (9 MB, to parse function text) and npm's Arborist: ~450 ms and ~55 MiB of a
- *    ~700 ms, 135 MiB SDK load on a 2-core machine; under `cmd/run` the runtime's inspector
- *    session then hashes all of it again (v8Hooks, `Debugger.enable`). The SDK's own
- *    `dynamic/index.js` already loads that module on demand "as its dependencies are slow to
- *    load". Here, before the SDK loads, the two modules are entered in Node's module cache as
- *    stand-ins: their functions load the real module on first call and forward to it, and reading
- *    anything else loads it too. test/delivery/sdk-startup.test.ts holds the stand-ins to what
- *    runtime/index.js reads and compares serialized functions and code paths with the eager SDK.
+ * 1. Modules loaded at start for features we do not use (`DEFERRED`): @pulumi/pulumi's closure
+ *    serializer and `computeCodePaths` (for dynamic providers and callback functions: they load
+ *    TypeScript, 9 MB, and npm's Arborist; ~450 ms and ~55 MiB of a ~700 ms, 135 MiB SDK load on
+ *    a 2-core machine, and under `cmd/run` the runtime's inspector session then hashes all of it
+ *    again), its Automation API (execa, js-yaml, ~80 modules), and @pulumi/kubernetes' helm.v3,
+ *    yaml and kustomize namespaces (we use helm.v4 only; ~100 modules together with the
+ *    Automation API). The SDKs' own code already loads such modules on demand where it can
+ *    (`dynamic/index.js` loads the serializer "as its dependencies are slow to load";
+ *    @pulumi/kubernetes lazy-loads every API group). Here, before the SDKs load, each is entered
+ *    in Node's module cache as a stand-in that loads the real module on first use: a read of
+ *    anything (the listed functions are called through without loading until they are called).
+ *    test/delivery/sdk-startup.test.ts holds the stand-ins to the real modules and compares
+ *    serialized functions and code paths with the eager SDK.
  *    (Not a `Module._load` hook: a frame of ours on every require stack makes Node take
  *    node_modules code for ours, and warn about it, e.g. DEP0040 for `punycode`.)
  *
@@ -30,10 +33,21 @@
 const path = require("node:path");
 const Module = require("node:module");
 
-/** Modules runtime/index.js requires at load that only closure serialization uses → their exports. */
+/**
+ * Per package, the modules to defer, each with the functions its stand-in forwards without
+ * loading it (runtime/index.js copies those at load; `[]`: the first read of anything loads it).
+ */
 const DEFERRED = {
-  "runtime/closure/serializeClosure.js": ["serializeFunctionAsync", "serializeFunction"],
-  "runtime/closure/codePaths.js": ["computeCodePaths"],
+  "@pulumi/pulumi": {
+    "runtime/closure/serializeClosure.js": ["serializeFunctionAsync", "serializeFunction"],
+    "runtime/closure/codePaths.js": ["computeCodePaths"],
+    "automation/index.js": [],
+  },
+  "@pulumi/kubernetes": {
+    "helm/v3/index.js": [],
+    "yaml/index.js": [],
+    "kustomize/index.js": [],
+  },
 };
 
 /** The trace debuggablePromise stores when nothing will read it. */
@@ -42,30 +56,37 @@ const UNRECORDED_TRACE =
 
 const DEBUGGABLE = `${path.sep}@pulumi${path.sep}pulumi${path.sep}runtime${path.sep}debuggable.js`;
 
-function sdkDirectory() {
+function packageDirectory(name) {
   try {
-    return path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [__dirname] }));
+    return path.dirname(require.resolve(`${name}/package.json`, { paths: [__dirname] }));
   } catch {
     return undefined;
   }
 }
 
-function deferClosureSerializer(sdk = sdkDirectory()) {
-  if (!sdk) return;
-  for (const [relative, names] of Object.entries(DEFERRED)) {
-    const filename = path.join(sdk, relative);
-    if (require.cache[filename]) continue;
-    const standIn = new Module(filename, module);
-    standIn.filename = filename;
-    standIn.paths = Module._nodeModulePaths(path.dirname(filename));
-    standIn.loaded = true;
-    standIn.exports = deferredExports(filename, names);
-    require.cache[filename] = standIn;
+function deferUnusedModules() {
+  for (const [name, modules] of Object.entries(DEFERRED)) {
+    const directory = packageDirectory(name);
+    if (!directory) continue;
+    for (const [relative, functions] of Object.entries(modules)) {
+      const filename = path.join(directory, relative);
+      if (require.cache[filename]) continue;
+      const standIn = new Module(filename, module);
+      standIn.filename = filename;
+      standIn.paths = Module._nodeModulePaths(path.dirname(filename));
+      standIn.loaded = true;
+      standIn.exports = deferredExports(filename, functions);
+      require.cache[filename] = standIn;
+    }
   }
 }
 
-/** Exports that load the real module on first use: named functions forward, other reads load. */
-function deferredExports(filename, names) {
+/**
+ * Exports that load the real module on first use. `__esModule` is answered without loading (the
+ * real modules are TypeScript output and set it, and `__importStar` reads it at require time);
+ * the named functions forward; any other read, `in`, or listing of keys loads the module.
+ */
+function deferredExports(filename, functions) {
   let real;
   const load = () => {
     if (real === undefined) {
@@ -75,13 +96,20 @@ function deferredExports(filename, names) {
     return real;
   };
   const forwarding = { __esModule: true };
-  for (const name of names) {
+  for (const name of functions) {
     forwarding[name] = function (...args) {
       return load()[name].apply(this, args);
     };
   }
   return new Proxy(forwarding, {
     get: (target, key) => (key in target ? target[key] : load()[key]),
+    has: (_target, key) => key in load(),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_target, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(load(), key);
+      // A proxy may not report a property its target lacks as non-configurable.
+      return descriptor && { ...descriptor, configurable: true };
+    },
   });
 }
 
@@ -99,6 +127,6 @@ function skipUnreadPromiseTraces() {
   Error.prepareStackTrace = wrapped;
 }
 
-deferClosureSerializer();
+deferUnusedModules();
 
 module.exports = { DEFERRED, UNRECORDED_TRACE, skipUnreadPromiseTraces };

@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../scripts/offline";
 
 interface SdkStartup {
-  DEFERRED: Record<string, string[]>;
+  DEFERRED: Record<string, Record<string, string[]>>;
   UNRECORDED_TRACE: string;
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,9 +30,20 @@ interface Probe {
   codePaths: string[];
   promiseTrace: string;
   errorTrace: string[];
+  namespaces: Record<string, { filesAtStart: number; keys: string[]; filesAfterUse: number }>;
 }
 
+const probes = new Map<string, Probe>();
+
+/** The probe's report, once per preload and environment (each is a fresh process). */
 function probe(preload: boolean, env: Record<string, string> = {}): Probe {
+  const key = JSON.stringify([preload, env]);
+  let report = probes.get(key);
+  if (!report) probes.set(key, (report = runProbe(preload, env)));
+  return report;
+}
+
+function runProbe(preload: boolean, env: Record<string, string>): Probe {
   const environment: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (!("PULUMI_DEBUG_PROMISE_LEAKS" in env)) delete environment.PULUMI_DEBUG_PROMISE_LEAKS;
   const result = spawnSync(process.execPath, [...(preload ? ["--require", REGISTER] : []), PROBE], {
@@ -47,7 +58,9 @@ function probe(preload: boolean, env: Record<string, string> = {}): Probe {
 describe("the Pulumi SDK's start, made lazy", () => {
   it("stands in for exactly what runtime/index.js reads of the deferred modules", () => {
     const source = fs.readFileSync(path.join(SDK_DIR, "runtime", "index.js"), "utf8");
-    for (const [file, names] of Object.entries(DEFERRED)) {
+    const forwarded = Object.entries(DEFERRED["@pulumi/pulumi"]).filter(([, f]) => f.length > 0);
+    expect(forwarded.map(([file]) => file)).toContain("runtime/closure/serializeClosure.js");
+    for (const [file, names] of forwarded) {
       // `var serializeClosure_1 = require("./closure/serializeClosure");` then `serializeClosure_1.x`
       const request = `./${path.posix.relative("runtime", file).replace(/\.js$/, "")}`;
       const binding = new RegExp(
@@ -89,6 +102,24 @@ describe("the Pulumi SDK's start, made lazy", () => {
     expect(lazy.serialized).toEqual(eager.serialized);
     expect(lazy.codePaths).toContain(path.join("node_modules", "yaml"));
     expect(lazy.codePaths).toEqual(eager.codePaths);
+  }, 60_000);
+
+  it("loads each deferred namespace on first use, and it reads as the real one", () => {
+    const eager = probe(false);
+    const lazy = probe(true);
+    expect(Object.keys(lazy.namespaces).sort()).toEqual([
+      "node_modules/@pulumi/kubernetes/helm/v3/index.js",
+      "node_modules/@pulumi/kubernetes/kustomize/index.js",
+      "node_modules/@pulumi/kubernetes/yaml/index.js",
+      "node_modules/@pulumi/pulumi/automation/index.js",
+    ]);
+    for (const [file, namespace] of Object.entries(lazy.namespaces)) {
+      expect(eager.namespaces[file].filesAtStart, file).toBeGreaterThan(0);
+      expect(namespace.filesAtStart, file).toBe(0);
+      expect(namespace.filesAfterUse, file).toBe(eager.namespaces[file].filesAfterUse);
+      expect(namespace.keys.length, file).toBeGreaterThan(0);
+      expect(namespace.keys, file).toEqual(eager.namespaces[file].keys);
+    }
   }, 60_000);
 
   it("skips only the promise traces nothing reads; PULUMI_DEBUG_PROMISE_LEAKS records them", () => {
