@@ -306,18 +306,16 @@ async function runStackNow(stack: string, options: RunOptions): Promise<StackRun
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        options.onResource?.({
-          type: args.type,
-          custom: args.custom ?? false,
-          inputs: redactSecrets(args.inputs) as Record<string, unknown>,
-        });
-        captured.push({
+        const resource: Captured = {
           provider: args.provider,
           type: args.type,
           name: args.name,
           custom: args.custom ?? false,
-          inputs: args.inputs as Record<string, unknown>,
-        });
+          // As reported: secrets redacted, once, here (the mocks' copy is the run's alone).
+          inputs: redactSecrets(args.inputs) as Record<string, unknown>,
+        };
+        captured.push(resource);
+        options.onResource?.(resource);
         if (firstPreview) return { id: undefined, state: args.inputs as Record<string, unknown> };
         return { id: args.custom ? `${args.name}-id` : "", state: mockState(args) };
       },
@@ -385,7 +383,7 @@ async function runStackNow(stack: string, options: RunOptions): Promise<StackRun
         protect: req?.protect ?? false,
         retainOnDelete: req?.retain ?? false,
         ignoreChanges: req?.ignore ?? [],
-        inputs: redactSecrets(c.inputs) as Record<string, unknown>,
+        inputs: c.inputs,
         ...(req?.wire ? { wire: req.wire } : {}),
       };
     });

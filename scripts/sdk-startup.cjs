@@ -1,5 +1,5 @@
 /**
- * What the Pulumi SDKs do on every start that our processes never use, made lazy. Preloaded by
+ * What the Pulumi SDKs (and zod) do on every start that our processes never use, made lazy. Preloaded by
  * scripts/register.cjs, so the program under `pulumi preview`/`up` (Pulumi.yaml `nodeargs`) and
  * the render get it. Nothing here changes what the SDKs compute, only when (README, "Fast
  * previews").
@@ -48,6 +48,8 @@ const DEFERRED = {
     "yaml/index.js": [],
     "kustomize/index.js": [],
   },
+  // z.locales: 64 translations of zod's messages; the English one is loaded on its own.
+  zod: { "v4/locales/index.cjs": [] },
 };
 
 /** The trace debuggablePromise stores when nothing will read it. */

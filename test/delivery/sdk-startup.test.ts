@@ -30,7 +30,7 @@ interface Probe {
   codePaths: string[];
   promiseTrace: string;
   errorTrace: string[];
-  namespaces: Record<string, { filesAtStart: number; keys: string[]; filesAfterUse: number }>;
+  namespaces: Record<string, { filesAtStart: string[]; keys: string[]; filesAfterUse: string[] }>;
 }
 
 const probes = new Map<string, Probe>();
@@ -112,11 +112,17 @@ describe("the Pulumi SDK's start, made lazy", () => {
       "node_modules/@pulumi/kubernetes/kustomize/index.js",
       "node_modules/@pulumi/kubernetes/yaml/index.js",
       "node_modules/@pulumi/pulumi/automation/index.js",
+      "node_modules/zod/v4/locales/index.cjs",
     ]);
     for (const [file, namespace] of Object.entries(lazy.namespaces)) {
-      expect(eager.namespaces[file].filesAtStart, file).toBeGreaterThan(0);
-      expect(namespace.filesAtStart, file).toBe(0);
-      expect(namespace.filesAfterUse, file).toBe(eager.namespaces[file].filesAfterUse);
+      expect(eager.namespaces[file].filesAtStart.length, file).toBeGreaterThan(0);
+      // zod loads its English messages on their own, not through z.locales.
+      expect(namespace.filesAtStart, file).toEqual(
+        file.startsWith("node_modules/zod/") ? ["en.cjs"] : [],
+      );
+      expect(namespace.filesAfterUse.sort(), file).toEqual(
+        eager.namespaces[file].filesAfterUse.sort(),
+      );
       expect(namespace.keys.length, file).toBeGreaterThan(0);
       expect(namespace.keys, file).toEqual(eager.namespaces[file].keys);
     }
