@@ -32,6 +32,9 @@ export const CRD_SCHEMA_FILES: Record<string, string> = {
   "gateway.envoyproxy.io": "envoy-gateway.json",
 };
 
+/** The models of the kinds the stacks render, in one file: `npm run model-bundle`. */
+export const MODEL_BUNDLE = path.join(SCHEMAS_DIR, "kubernetes-models.cjs");
+
 /** The precompiled validator of one kind: schemas/<file without .json>/<version>/<Kind>.cjs. */
 export function validatorModulePath(apiVersion: string, kind: string): string | undefined {
   const [group, version] = apiVersion.split("/");
@@ -103,7 +106,7 @@ export function groupModulePath(apiVersion: string): string | undefined {
  * keeps validation from dominating the render: the core `v1` index alone pulls in ~480 modules.
  * test/stacks/validate-lookup.test.ts holds this lookup to the group index's, class for class.
  */
-function kindModulePath(apiVersion: string, kind: string): string | undefined {
+export function kindModulePath(apiVersion: string, kind: string): string | undefined {
   const group = groupModulePath(apiVersion);
   return group && /^[A-Z][A-Za-z0-9]*$/.test(kind) ? `${group}/${kind}` : undefined;
 }
@@ -133,8 +136,38 @@ export function describeObject(o: KubernetesObject): string {
   return `${o.kind} ${ns}${o.metadata.name ?? "<unnamed>"}`;
 }
 
-/** The published model class of an object's kind, loading only that kind's module. */
+/**
+ * The published model class of an object's kind: from the bundle of the kinds the stacks render
+ * (scripts/model-bundle.ts), else loading only that kind's module.
+ */
 export async function modelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
+  const crd = crdValidator(object.apiVersion, object.kind);
+  if (crd) return crdModel(crd);
+  const bundled = bundledModels()?.[`${object.apiVersion} ${object.kind}`];
+  if (bundled) return bundled;
+  const path = kindModulePath(object.apiVersion, object.kind);
+  const mod = path ? await loadModule(path) : undefined;
+  return mod?.[object.kind] as ModelClass | undefined;
+}
+
+let bundle: Record<string, ModelClass> | null | undefined;
+
+/** The bundled models; null without the file (a checkout without it validates kind by kind). */
+export function bundledModels(): Record<string, ModelClass> | null {
+  if (bundle === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      bundle = require(MODEL_BUNDLE) as Record<string, ModelClass>;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw error;
+      bundle = null;
+    }
+  }
+  return bundle;
+}
+
+/** The same lookup without the bundle: each kind's own module (test/stacks/model-bundle.test.ts). */
+export async function kindModelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
   const crd = crdValidator(object.apiVersion, object.kind);
   if (crd) return crdModel(crd);
   const path = kindModulePath(object.apiVersion, object.kind);

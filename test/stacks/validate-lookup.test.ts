@@ -1,14 +1,16 @@
 /**
  * The render validates each object with the model of its kind, loading only that kind's module
- * (scripts/validate.ts#modelOf), where it used to load the whole API group's index. This holds the
- * fast lookup to the reference one (the group index, groupModelOf) over every object of every
- * stack: the same model class, hence the same schema and the same verdict, and the same report.
- * It compares two lookups of today's objects, so new kinds and features need no golden file.
+ * (scripts/validate.ts#kindModelOf), where it used to load the whole API group's index. This holds
+ * that lookup to the reference one (the group index, groupModelOf) over every object of every
+ * stack: the same model class, hence the same schema and the same verdict, and the same report;
+ * and the render's lookup (modelOf: the bundle of those modules, test/stacks/model-bundle.test.ts)
+ * to the same reports. It compares lookups of today's objects, so new kinds and features need no
+ * golden file.
  */
 import { describe, expect, it } from "vitest";
 import type { KubernetesObject } from "../../scripts/manifests";
 import { kubernetesObjects } from "../../scripts/manifests";
-import { groupModelOf, modelOf, validateObjects } from "../../scripts/validate";
+import { groupModelOf, kindModelOf, modelOf, validateObjects } from "../../scripts/validate";
 import { STACKS, renderStack } from "../harness";
 
 function object(apiVersion: string, kind: string, spec: unknown = {}): KubernetesObject {
@@ -21,7 +23,7 @@ describe.each(STACKS)("schema validation of the %s stack, per kind", (stack) => 
     expect(objects.length).toBeGreaterThan(20);
     for (const o of objects) {
       const reference = await groupModelOf(o);
-      expect(await modelOf(o), `${o.apiVersion} ${o.kind}`).toBe(reference);
+      expect(await kindModelOf(o), `${o.apiVersion} ${o.kind}`).toBe(reference);
     }
   });
 
@@ -44,7 +46,7 @@ describe("per-kind model lookup", () => {
     const reference = await validateObjects(broken, groupModelOf);
     expect(fast.errors).toHaveLength(2);
     expect(fast).toEqual(reference);
-    for (const o of broken) expect(await modelOf(o)).toBe(await groupModelOf(o));
+    for (const o of broken) expect(await kindModelOf(o)).toBe(await groupModelOf(o));
   });
 
   it("finds no model where the group index has none (unknown kind, unmodelled group)", async () => {
@@ -56,6 +58,7 @@ describe("per-kind model lookup", () => {
     ]) {
       expect(await groupModelOf(o), `${o.apiVersion} ${o.kind}`).toBeUndefined();
       expect(await modelOf(o), `${o.apiVersion} ${o.kind}`).toBeUndefined();
+      expect(await kindModelOf(o), `${o.apiVersion} ${o.kind}`).toBeUndefined();
     }
   });
 });
