@@ -77,6 +77,28 @@ describe("npm run render", () => {
     }
   }, 120_000);
 
+  it("preloads only runtime dependencies the render loads anyway (scripts/render-preload.cjs)", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "octollm-render-"));
+    const result = spawnSync(
+      process.execPath,
+      [
+        ...["--require", "./scripts/register.cjs"],
+        ...["--require", "./test/fixtures/render-packages.cjs"],
+        ...["scripts/render.ts", "production", "--out", out],
+      ],
+      { cwd: REPO_ROOT, encoding: "utf8" },
+    );
+    expect(result.status).toBe(0);
+    const loaded = JSON.parse(result.stderr.trim().split("\n").pop() ?? "[]") as string[];
+    const { dependencies } = JSON.parse(
+      fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"),
+    ) as { dependencies: Record<string, string> };
+    const preloaded = Object.keys(dependencies).filter((name) => name !== "esbuild");
+    expect(preloaded).toContain("@pulumi/pulumi");
+    expect(loaded).toContain("zod");
+    expect(preloaded.filter((name) => !loaded.includes(name))).toEqual([]);
+  }, 60_000);
+
   it("exits 2 with a one-line reason for an unknown stack", () => {
     const { code, stderr } = render(["qa"]);
     expect(code).toBe(2);
