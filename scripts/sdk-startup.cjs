@@ -1,8 +1,8 @@
 /**
- * What the Pulumi SDKs (and zod) do on every start that our processes never use, made lazy. Preloaded by
- * scripts/register.cjs, so the program under `pulumi preview`/`up` (Pulumi.yaml `nodeargs`) and
- * the render get it. Nothing here changes what the SDKs compute, only when (README, "Fast
- * previews").
+ * What the Pulumi SDKs (and zod) do on every start that our processes never use, made lazy.
+ * Preloaded by scripts/register.cjs, so the program under `pulumi preview`/`up` (Pulumi.yaml
+ * `nodeargs`) and the render get it. Nothing here changes what the SDKs compute, only when
+ * (README, "Fast previews").
  *
  * 1. Modules loaded at start for features we do not use (`DEFERRED`): @pulumi/pulumi's closure
  *    serializer and `computeCodePaths` (for dynamic providers and callback functions: they load
@@ -10,8 +10,9 @@
  *    a 2-core machine, and under `cmd/run` the runtime's inspector session then hashes all of it
  *    again), its Automation API (execa, js-yaml, ~80 modules), and @pulumi/kubernetes' helm.v3,
  *    yaml and kustomize namespaces (we use helm.v4 only; ~100 modules together with the
- *    Automation API). The SDKs' own code already loads such modules on demand where it can
- *    (`dynamic/index.js` loads the serializer "as its dependencies are slow to load";
+ *    Automation API), and zod's 64 message translations. The SDKs' own code already loads such
+ *    modules on demand where it can (`dynamic/index.js` loads the serializer "as its
+ *    dependencies are slow to load";
  *    @pulumi/kubernetes lazy-loads every API group). Here, before the SDKs load, each is entered
  *    in Node's module cache as a stand-in that loads the real module on first use: a read of
  *    anything (the listed functions are called through without loading until they are called).
@@ -25,9 +26,10 @@
  *    PULUMI_DEBUG_PROMISE_LEAKS is set (to print where a leaked promise came from), but under
  *    `cmd/run`, which installs source-map-support, formatting each costs ~0.1 ms: ~0.5 s a
  *    preview. `skipUnreadPromiseTraces` (called by the loader when the first TypeScript file of
- *    ours loads: the runtime has installed source-map-support by then) wraps that formatter so
- *    those traces, and only those, are not formatted. Every other trace is formatted as before;
- *    with PULUMI_DEBUG_PROMISE_LEAKS set nothing is wrapped.
+ *    ours loads: under cmd/run the runtime has installed source-map-support by then; elsewhere
+ *    `Error.prepareStackTrace` is Node's own formatter) wraps the formatter so those traces, and
+ *    only those, are not formatted. Every other trace is formatted as before; with
+ *    PULUMI_DEBUG_PROMISE_LEAKS set nothing is wrapped.
  */
 "use strict";
 const path = require("node:path");

@@ -2,17 +2,17 @@
  * Schema validation and YAML on a second thread, so that the render's critical path is the
  * program and the policies alone.
  *
- * Validating production's objects costs about as much as running the program, nearly all of it
- * loading and compiling each kind's model modules (kubernetes-models, ESM) and the precompiled
- * Envoy Gateway validators, which V8 compiles on their first call; writing their YAML costs more
- * than evaluating the policies. Neither needs the whole stack, only each object, and each object
+ * Validating production's objects is mostly loading and compiling: the models
+ * (schemas/kubernetes-models.cjs, scripts/model-bundle.ts) and the precompiled Envoy Gateway
+ * validators, which V8 compiles on their first call; writing their YAML costs more than
+ * evaluating the policies. Neither needs the whole stack, only each object, and each object
  * is final when the program registers it. So the render starts this thread before the program
  * runs; the thread loads the models of every kind the stacks render while the program loads and
  * runs; the render hands it each Kubernetes object as the mocks see it (`ManifestStream.add`:
  * the same `toKubernetesObject` of the same inputs the render later reports), and the thread
  * validates it (scripts/validate.ts's `verdictOf`, which the serial `validateObjects` uses too)
- * and writes its YAML document (scripts/manifest-yaml.ts's `objectYaml`, as `toYaml`). When the run
- * ends, `finish` collects both in registration order while the main thread evaluates the
+ * and writes its YAML document (scripts/manifest-yaml.ts's `objectYaml`, as `toYaml`). When the
+ * run ends, `finish` collects both in registration order while the main thread evaluates the
  * policies. test/stacks/render-cli.test.ts holds the CLI's output (this path) to the in-process
  * render's (serial), byte for byte.
  */
@@ -111,7 +111,8 @@ export interface ManifestStream {
  * their models as soon as it boots rather than when the program registers each kind's first
  * object: that comes about half a second later, and left the thread loading models after the
  * program had ended (README, "Fast previews"). Only a hint: a kind missing here is loaded when its
- * first object arrives. test/stacks/schema.test.ts holds the list to what the stacks render.
+ * first object arrives. It is also what the model bundle holds (`npm run model-bundle`).
+ * test/stacks/schema.test.ts holds the list to what the stacks render.
  */
 export const KINDS_THE_STACKS_RENDER: readonly (readonly [apiVersion: string, kind: string])[] = [
   ["v1", "Namespace"],
