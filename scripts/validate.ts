@@ -141,13 +141,7 @@ export function describeObject(o: KubernetesObject): string {
  * (scripts/model-bundle.ts), else loading only that kind's module.
  */
 export async function modelOf(object: KubernetesObject): Promise<ModelClass | undefined> {
-  const crd = crdValidator(object.apiVersion, object.kind);
-  if (crd) return crdModel(crd);
-  const bundled = bundledModels()?.[`${object.apiVersion} ${object.kind}`];
-  if (bundled) return bundled;
-  const path = kindModulePath(object.apiVersion, object.kind);
-  const mod = path ? await loadModule(path) : undefined;
-  return mod?.[object.kind] as ModelClass | undefined;
+  return bundledModels()?.[`${object.apiVersion} ${object.kind}`] ?? kindModelOf(object);
 }
 
 let bundle: Record<string, ModelClass> | null | undefined;
@@ -202,8 +196,7 @@ export async function validateObjects(
   objects: KubernetesObject[],
   lookup: (object: KubernetesObject) => Promise<ModelClass | undefined> = modelOf,
 ): Promise<ValidationResult> {
-  // Load every kind's model at once (the imports overlap), then validate.
-  await Promise.all(objects.map(lookup));
+  // Every object at once: the model imports overlap; the verdicts are collected in order.
   return collectVerdicts(await Promise.all(objects.map((o) => verdictOf(o, lookup))));
 }
 
